@@ -1,0 +1,42 @@
+"""Repository rule exposing the LibTorch carried by PyPI's `torch` wheel.
+
+The wheel installed by tools/setup.sh holds headers (`torch/include`) and
+libraries (`torch/lib`) for CPU and CUDA. CPU builds link libtorch_cpu and
+libc10 only, so they run on machines with no GPU driver; `--config=cuda` adds
+libtorch_cuda and libc10_cuda.
+"""
+
+def _find_torch(ctx):
+    explicit = ctx.os.environ.get("SEEDVR_TORCH_DIR", "")
+    if explicit:
+        return ctx.path(explicit)
+    venv = ctx.os.environ.get("SEEDVR_VENV", "/opt/seedvr/venv")
+    result = ctx.execute(["sh", "-c", "ls -d %s/lib/python3*/site-packages/torch 2>/dev/null | head -n 1" % venv])
+    found = result.stdout.strip()
+    if not found:
+        fail("LibTorch not found under %s: run tools/setup.sh, or set SEEDVR_TORCH_DIR to a torch/ folder holding include/ and lib/." % venv)
+    return ctx.path(found)
+
+def _libtorch_impl(ctx):
+    torch = _find_torch(ctx)
+    site = torch.dirname
+    ctx.symlink(torch.get_child("include"), "include")
+    ctx.symlink(torch.get_child("lib"), "lib")
+
+    # libtorch_cpu needs the CUDA runtime and CUPTI even on a CPU-only host;
+    # the wheel's nvidia-* dependencies carry them.
+    cuda_lib = site.get_child("nvidia").get_child("cu13").get_child("lib")
+    rpaths = [str(torch.get_child("lib")), str(cuda_lib)]
+    ctx.file("BUILD.bazel", ctx.read(ctx.attr.build_file_template).replace(
+        "%{rpath_flags}",
+        ", ".join(['"-Wl,-rpath,%s"' % p for p in rpaths]),
+    ).replace("%{lib_dir}", str(torch.get_child("lib"))).replace(
+        "%{cuda_lib_dir}", str(cuda_lib),
+    ))
+
+libtorch_repository = repository_rule(
+    implementation = _libtorch_impl,
+    attrs = {"build_file_template": attr.label(allow_single_file = True)},
+    environ = ["SEEDVR_TORCH_DIR", "SEEDVR_VENV"],
+    local = True,
+)
