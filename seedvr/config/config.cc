@@ -1,0 +1,318 @@
+#include "seedvr/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "seedvr/config/model_fields.h"
+
+namespace seedvr {
+namespace config_internal {
+namespace {
+
+template <class V>
+void DegradationFields(V& v, data::DegradationConfig& c) {
+  v("scale", c.scale, AtLeast(1));
+  v("drift", c.drift, InRange(0.0, 1.0));
+  v("blur_sigma", c.blur_sigma);
+  v("blur_aniso_prob", c.blur_aniso_prob, InRange(0.0, 1.0));
+  v("blur_sinc_prob", c.blur_sinc_prob, InRange(0.0, 1.0));
+  v("blur_kernel_size", c.blur_kernel_size);
+  v("resize_scale", c.resize_scale);
+  v("resize_prob", c.resize_prob);
+  v("gaussian_noise_prob", c.gaussian_noise_prob, InRange(0.0, 1.0));
+  v("noise_sigma", c.noise_sigma);
+  v("poisson_scale", c.poisson_scale);
+  v("gray_noise_prob", c.gray_noise_prob, InRange(0.0, 1.0));
+  v("jpeg_quality", c.jpeg_quality);
+  v("second_blur_prob", c.second_blur_prob, InRange(0.0, 1.0));
+  v("blur_sigma2", c.blur_sigma2);
+  v("resize_scale2", c.resize_scale2);
+  v("resize_prob2", c.resize_prob2);
+  v("gaussian_noise_prob2", c.gaussian_noise_prob2, InRange(0.0, 1.0));
+  v("noise_sigma2", c.noise_sigma2);
+  v("poisson_scale2", c.poisson_scale2);
+  v("gray_noise_prob2", c.gray_noise_prob2, InRange(0.0, 1.0));
+  v("jpeg_quality2", c.jpeg_quality2);
+  v("final_sinc_prob", c.final_sinc_prob, InRange(0.0, 1.0));
+  v("codec_prob", c.codec_prob, InRange(0.0, 1.0));
+  v("codecs", c.codecs);
+  v("x264_crf", c.x264_crf);
+  v("bitrate", c.bitrate);
+  v("mpeg4_qscale", c.mpeg4_qscale);
+  v("x264_preset", c.x264_preset);
+  v("codec_fps", c.codec_fps, InRange(1.0, 1000.0));
+}
+
+template <class V>
+void DataFields(V& v, data::DataConfig& c) {
+  v("data_root", c.data_root);
+  v("num_frames", c.num_frames, AtLeast(1));
+  v("crop_size", c.crop_size);
+  v("generate_lq", c.generate_lq);
+  v("num_workers", c.num_workers, InRange(0, 256));
+  v("prefetch", c.prefetch, InRange(1, 4096));
+  v("seed", c.seed);
+  v.Section("degradation", c.degradation, [](auto& s, data::DegradationConfig& d) { DegradationFields(s, d); });
+}
+
+template <class V>
+void TrainFields(V& v, TrainConfig& c) {
+  v.Section("model", c.model, [](auto& s, DiTConfig& m) { DiTFields(s, m); });
+  v.Section("vae", c.vae, [](auto& s, VAEConfig& m) { VAEFields(s, m); });
+  v.Section("data", c.data, [](auto& s, data::DataConfig& d) { DataFields(s, d); });
+  v.Section("discriminator", c.discriminator, [](auto& s, DiscriminatorConfig& d) {
+    s("type", d.type, OneOf({"patch", "video", "dit"}));
+    s("base_channels", d.base_channels, InRange<int64_t>(1, 4096));
+    s("num_layers", d.num_layers, InRange<int64_t>(1, 16));
+    s("input", d.input, OneOf({"latent", "pixel"}));
+    s("dit_feature_layers", d.dit_feature_layers);
+    s("dit_timestep_shift", d.dit_timestep_shift, InRange(1e-3, 1e3));
+  });
+  v.Section("optimizer", c.optimizer, [](auto& s, OptimizerConfig& o) {
+    s("g_lr", o.g_lr, InRange(0.0, 1.0));
+    s("d_lr", o.d_lr, InRange(0.0, 1.0));
+    s("betas", o.betas);
+    s("eps", o.eps, InRange(0.0, 1.0));
+    s("weight_decay", o.weight_decay, InRange(0.0, 10.0));
+    s("grad_clip", o.grad_clip, AtLeast(0.0));
+  });
+  v.Section("loss", c.loss, [](auto& s, LossConfig& l) {
+    s("loss_type", l.loss_type, OneOf({"non_saturating", "hinge", "rpgan"}));
+    s("lambda_adv", l.lambda_adv, AtLeast(0.0));
+    s("lambda_fm", l.lambda_fm, AtLeast(0.0));
+    s("lambda_r1", l.lambda_r1, AtLeast(0.0));
+    s("r1_interval", l.r1_interval, AtLeast<int64_t>(1));
+    s("lambda_ar1", l.lambda_ar1, AtLeast(0.0));
+    s("lambda_ar2", l.lambda_ar2, AtLeast(0.0));
+    s("ar_sigma", l.ar_sigma, InRange(0.0, 10.0));
+    s("lambda_l1", l.lambda_l1, AtLeast(0.0));
+  });
+  v.Section("training", c.training, [](auto& s, TrainingConfig& t) {
+    s("max_steps", t.max_steps, AtLeast<int64_t>(1));
+    s("batch_size", t.batch_size, InRange<int64_t>(1, 4096));
+    s("grad_accum", t.grad_accum, InRange<int64_t>(1, 4096));
+    s("d_steps", t.d_steps, InRange<int64_t>(1, 100));
+    s("ema_decay", t.ema_decay, InRange(0.0, 1.0));
+    s("seed", t.seed);
+    s("dit_checkpoint", t.dit_checkpoint);
+    s("text_embeddings", t.text_embeddings);
+    s("device", t.device, OneOf({"auto", "cpu", "cuda"}));
+  });
+  v.Section("parallel", c.parallel, [](auto& s, ParallelConfig& p) {
+    s("sp_size", p.sp_size, InRange<int64_t>(1, 1024));
+    s("strategy", p.strategy, OneOf({"ddp", "sharded"}));
+  });
+  v.Section("logging", c.logging, [](auto& s, LoggingConfig& l) {
+    s("log_every", l.log_every, AtLeast<int64_t>(1));
+    s("progress_bar", l.progress_bar);
+  });
+  v.Section("checkpoint", c.checkpoint, [](auto& s, CheckpointConfig& k) {
+    s("save_dir", k.save_dir);
+    s("save_every", k.save_every, AtLeast<int64_t>(1));
+    s("keep_last", k.keep_last, AtLeast<int64_t>(0));
+    s("resume", k.resume);
+  });
+}
+
+std::vector<std::string> ValidateTrain(TrainConfig& c) {
+  std::vector<std::string> e = ValidateDiT(c.model, "model");
+  for (auto& s : ValidateVAE(c.vae, "vae")) e.push_back(s);
+  const int64_t unit = c.vae.spatial_downsample_factor * c.model.patch_size[1];
+  if (c.data.crop_size.h % unit != 0 || c.data.crop_size.w % unit != 0 || c.data.crop_size.h < unit ||
+      c.data.crop_size.w < unit) {
+    e.push_back(absl::StrCat("data.crop_size: expected positive multiples of ", unit,
+                             " (VAE x", c.vae.spatial_downsample_factor, ", patch x", c.model.patch_size[1],
+                             "), got [", c.data.crop_size.h, ", ", c.data.crop_size.w, "]"));
+  }
+  if (c.model.heads % c.parallel.sp_size != 0) {
+    e.push_back(absl::StrCat("parallel.sp_size: expected a divisor of model.heads (", c.model.heads, "), got ",
+                             c.parallel.sp_size));
+  }
+  if (c.vae.latent_channels * 2 + 1 != c.model.vid_in_channels || c.vae.latent_channels != c.model.vid_out_channels) {
+    e.push_back(absl::StrCat("model.vid_in_channels: expected 2 * vae.latent_channels + 1 (",
+                             2 * c.vae.latent_channels + 1, ") in and vae.latent_channels out, got ",
+                             c.model.vid_in_channels, " and ", c.model.vid_out_channels));
+  }
+  if (c.optimizer.betas[0] < 0 || c.optimizer.betas[0] >= 1 || c.optimizer.betas[1] < 0 || c.optimizer.betas[1] >= 1) {
+    e.push_back("optimizer.betas: expected two values in [0, 1)");
+  }
+  for (int64_t layer : c.discriminator.dit_feature_layers) {
+    if (c.discriminator.type == "dit" && (layer < 0 || layer >= c.model.num_layers)) {
+      e.push_back(absl::StrCat("discriminator.dit_feature_layers: expected layers in [0, ", c.model.num_layers,
+                               "), got ", layer));
+    }
+  }
+  return e;
+}
+
+}  // namespace
+}  // namespace config_internal
+
+namespace {
+
+absl::Status ApplyOverride(YAML::Node& root, const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--set ", assignment, ": expected section.key=value"));
+  }
+  std::vector<std::string> path = absl::StrSplit(assignment.substr(0, eq), '.');
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& ex) {
+    return absl::InvalidArgumentError(absl::StrCat("--set ", assignment, ": value is not valid YAML: ", ex.what()));
+  }
+  // yaml-cpp nodes are handles: walk down by reassigning a reference copy.
+  std::vector<YAML::Node> chain = {root};
+  for (size_t i = 0; i + 1 < path.size(); ++i) {
+    YAML::Node next = chain.back()[path[i]];
+    if (next.IsDefined() && !next.IsNull() && !next.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat("--set ", assignment, ": '", path[i], "' is not a section"));
+    }
+    if (!next.IsDefined() || next.IsNull()) {
+      chain.back()[path[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[path[i]];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[path.back()] = value;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<TrainConfig> ParseTrainConfig(const std::string& yaml_text, const std::vector<std::string>& overrides,
+                                             const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& ex) {
+    return absl::InvalidArgumentError(absl::StrCat(source, ": ", ex.what()));
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(source, ": expected a mapping of sections"));
+  for (const std::string& o : overrides) {
+    absl::Status s = ApplyOverride(root, o);
+    if (!s.ok()) return s;
+  }
+  TrainConfig config;
+  std::vector<std::string> errors;
+  config_internal::Reader reader(root, "", &errors);
+  config_internal::TrainFields(reader, config);
+  reader.Finish();
+  if (errors.empty()) errors = config_internal::ValidateTrain(config);
+  if (!errors.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("invalid config ", source, ":\n  ", absl::StrJoin(errors, "\n  ")));
+  }
+  return config;
+}
+
+absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseTrainConfig(ss.str(), overrides, path);
+}
+
+namespace {
+
+struct FlagSpec {
+  const char* flag;
+  const char* key;
+  int values;
+  bool is_path;  // quoted, so a path is never read as a YAML number or bool
+  const char* help;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"data_root", "data.data_root", 1, true, "folder with hq/ and optional lq/ videos"},
+    {"dit_checkpoint", "training.dit_checkpoint", 1, true, "released SeedVR2 DiT (.pth or .safetensors) to start from"},
+    {"batch_size", "training.batch_size", 1, false, "clips per step and process"},
+    {"num_frames", "data.num_frames", 1, false, "frames per clip (rounded up to 4n+1)"},
+    {"crop_size", "data.crop_size", 2, false, "H W of the random crop (multiples of 16)"},
+    {"sp_size", "parallel.sp_size", 1, false, "sequence-parallel group size (divides model.heads)"},
+    {"save_dir", "checkpoint.save_dir", 1, true, "where checkpoints and logs go"},
+    {"resume", "checkpoint.resume", 1, true, "checkpoint_<step>.pth to continue from"},
+    {"max_steps", "training.max_steps", 1, false, "generator steps to train"},
+};
+
+std::string Quote(const std::string& v) {
+  YAML::Emitter e;
+  e << YAML::DoubleQuoted << v;
+  return e.c_str();
+}
+
+}  // namespace
+
+std::string TrainCommandLineHelp() {
+  std::string out = "  --config FILE            training config (YAML; see configs/)\n";
+  for (const FlagSpec& f : kFlags) {
+    std::string name = absl::StrCat("--", f.flag, f.values == 2 ? " H W" : " VALUE");
+    out += absl::StrCat("  ", name, std::string(name.size() < 25 ? 25 - name.size() : 1, ' '), f.help, " (", f.key, ")\n");
+  }
+  out += "  --set SECTION.KEY=VALUE  any other key, e.g. --set training.max_steps=2 (repeatable)\n";
+  return out;
+}
+
+absl::StatusOr<TrainConfig> ParseTrainCommandLine(const std::vector<std::string>& args) {
+  std::string config_path;
+  std::vector<std::string> overrides;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg.rfind("--", 0) != 0) return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", arg, "'"));
+    std::string name = arg.substr(2);
+    std::vector<std::string> values;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      values.push_back(name.substr(eq + 1));
+      name = name.substr(0, eq);
+    }
+    auto take = [&](int n) -> absl::Status {
+      while (static_cast<int>(values.size()) < n) {
+        if (i + 1 >= args.size()) {
+          return absl::InvalidArgumentError(absl::StrCat("--", name, " expects ", n, " value", n > 1 ? "s" : ""));
+        }
+        values.push_back(args[++i]);
+      }
+      return absl::OkStatus();
+    };
+    if (name == "config" || name == "set") {
+      if (absl::Status s = take(1); !s.ok()) return s;
+      if (name == "config") config_path = values[0];
+      else overrides.push_back(values[0]);
+      continue;
+    }
+    const FlagSpec* spec = nullptr;
+    for (const FlagSpec& f : kFlags) {
+      if (name == f.flag) spec = &f;
+    }
+    if (spec == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, "; flags:\n", TrainCommandLineHelp()));
+    }
+    if (absl::Status s = take(spec->values); !s.ok()) return s;
+    std::string value = spec->values == 2 ? absl::StrCat("[", values[0], ", ", values[1], "]")
+                        : spec->is_path     ? Quote(values[0])
+                                            : values[0];
+    overrides.push_back(absl::StrCat(spec->key, "=", value));
+  }
+  if (config_path.empty()) return absl::InvalidArgumentError("--config FILE is required");
+  return LoadTrainConfig(config_path, overrides);
+}
+
+std::string DumpTrainConfig(const TrainConfig& config) {
+  YAML::Node root(YAML::NodeType::Map);
+  config_internal::Writer writer(root);
+  TrainConfig copy = config;
+  config_internal::TrainFields(writer, copy);
+  YAML::Emitter e;
+  e << root;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace seedvr

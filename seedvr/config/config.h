@@ -1,0 +1,127 @@
+// The training configuration: YAML sections parsed into typed structs,
+// validated before any work starts, and overridable from the command line.
+//
+//   model:         the DiT (official key names, see models/dit/dit_config.h)
+//   vae:           the video VAE (official key names)
+//   data:          HQ/LQ dataset, clip and crop, degradation
+//   discriminator: type (patch | video | dit), base_channels, num_layers, ...
+//   optimizer:     g_lr, d_lr, betas, weight_decay, ...
+//   loss:          loss_type, lambda_*, r1_interval, approximated R1/R2 sigma
+//   training:      steps, batch, EMA, seed, checkpoint to start from
+//                  (precision and gradient checkpointing are model keys)
+//   parallel:      sp_size and the data-parallel strategy
+//   logging, checkpoint
+//
+// Every error names the key path, what was expected and what was given.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "seedvr/data/data_config.h"
+#include "seedvr/models/dit/dit_config.h"
+#include "seedvr/models/vae/vae_config.h"
+
+namespace seedvr {
+
+struct DiscriminatorConfig {
+  std::string type = "patch";      // patch | video | dit
+  int64_t base_channels = 64;
+  int64_t num_layers = 3;
+  std::string input = "latent";    // latent | pixel (through the frozen VAE decoder)
+  // `dit` discriminator: layers whose features feed cross-attention heads,
+  // and the shift s of the random timestep t' = s t / (1 + (s - 1) t).
+  std::vector<int64_t> dit_feature_layers = {16, 26, 31};
+  double dit_timestep_shift = 12.0;
+};
+
+struct OptimizerConfig {
+  double g_lr = 1e-5;
+  double d_lr = 1e-4;
+  std::array<double, 2> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0.01;
+  double grad_clip = 0.0;          // max global gradient norm; 0 disables
+};
+
+struct LossConfig {
+  std::string loss_type = "non_saturating";  // non_saturating | hinge | rpgan
+  double lambda_adv = 1.0;
+  double lambda_fm = 10.0;
+  double lambda_r1 = 10.0;         // exact R1 (gamma), lazily every r1_interval D steps
+  int64_t r1_interval = 16;
+  double lambda_ar1 = 0.0;         // approximated R1 on real samples (APT)
+  double lambda_ar2 = 0.0;         // approximated R2 on generated samples (SeedVR2)
+  double ar_sigma = 0.1;           // std of the perturbation of approximated R1/R2
+  double lambda_l1 = 0.0;          // L1 between restored and HQ latents
+};
+
+struct TrainingConfig {
+  int64_t max_steps = 10000;
+  int64_t batch_size = 1;
+  int64_t grad_accum = 1;
+  int64_t d_steps = 1;             // discriminator updates per generator update
+  double ema_decay = 0.9998;
+  uint64_t seed = 666;
+  std::string dit_checkpoint;      // released .pth/.safetensors, or empty for random init
+  std::string text_embeddings;     // from prepare_text_embeddings
+  std::string device = "auto";     // auto | cpu | cuda
+};
+
+struct ParallelConfig {
+  int64_t sp_size = 1;             // Ulysses sequence parallel group size
+  std::string strategy = "ddp";    // ddp | sharded
+};
+
+struct LoggingConfig {
+  int64_t log_every = 1;
+  bool progress_bar = true;        // on terminals; plain lines otherwise
+};
+
+struct CheckpointConfig {
+  std::string save_dir = "outputs";
+  int64_t save_every = 1000;
+  int64_t keep_last = 0;           // 0 keeps every checkpoint
+  std::string resume;              // checkpoint_<step>.pth to continue from
+};
+
+struct TrainConfig {
+  DiTConfig model;
+  VAEConfig vae;
+  data::DataConfig data;
+  DiscriminatorConfig discriminator;
+  OptimizerConfig optimizer;
+  LossConfig loss;
+  TrainingConfig training;
+  ParallelConfig parallel;
+  LoggingConfig logging;
+  CheckpointConfig checkpoint;
+};
+
+// Parses and validates YAML text; `overrides` are "section.key=value" pairs
+// applied on top (the value is YAML: 2, 1e-4, [256, 256], true, name).
+absl::StatusOr<TrainConfig> ParseTrainConfig(const std::string& yaml_text,
+                                             const std::vector<std::string>& overrides = {},
+                                             const std::string& source = "<config>");
+
+// Reads a YAML file, then applies `overrides`.
+absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path,
+                                            const std::vector<std::string>& overrides = {});
+
+// The command line of the training tools: --config FILE (required) and the
+// user's flags --data_root --dit_checkpoint --batch_size --num_frames
+// --crop_size H W --sp_size --save_dir --resume --max_steps, plus repeatable
+// --set section.key=value. Later flags win over earlier ones; all win over
+// the file. `--help` is handled by the caller.
+absl::StatusOr<TrainConfig> ParseTrainCommandLine(const std::vector<std::string>& args);
+
+// The help text of ParseTrainCommandLine's flags.
+std::string TrainCommandLineHelp();
+
+// The resolved config as YAML, loadable by ParseTrainConfig (checkpoints keep it).
+std::string DumpTrainConfig(const TrainConfig& config);
+
+}  // namespace seedvr

@@ -1,0 +1,81 @@
+// Field lists of the model configs (official key names), shared by the model
+// files and the `model:`/`vae:` sections of a training config.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "seedvr/config/yaml_fields.h"
+#include "seedvr/models/dit/dit_config.h"
+#include "seedvr/models/vae/vae_config.h"
+
+namespace seedvr::config_internal {
+
+template <class V>
+void DiTFields(V& v, DiTConfig& c) {
+  v("code_path", c.code_path, OneOf({"dit_v2", "dit"}));
+  v("vid_in_channels", c.vid_in_channels, AtLeast<int64_t>(1));
+  v("vid_out_channels", c.vid_out_channels, AtLeast<int64_t>(1));
+  v("vid_dim", c.vid_dim, AtLeast<int64_t>(1));
+  v("vid_out_norm", c.vid_out_norm, OneOf({"fusedrms", "rms", "none", ""}));
+  v("txt_in_dim", c.txt_in_dim, AtLeast<int64_t>(1));
+  v("txt_in_norm", c.txt_in_norm);
+  v("txt_dim", c.txt_dim, AtLeast<int64_t>(1));
+  v("emb_dim", c.emb_dim, AtLeast<int64_t>(1));
+  v("heads", c.heads, AtLeast<int64_t>(1));
+  v("head_dim", c.head_dim, AtLeast<int64_t>(2));
+  v("expand_ratio", c.expand_ratio, AtLeast<int64_t>(1));
+  v("norm", c.norm, OneOf({"fusedrms", "rms"}));
+  v("norm_eps", c.norm_eps, InRange(0.0, 1.0));
+  v("ada", c.ada, OneOf({"single"}));
+  v("qk_bias", c.qk_bias);
+  v("qk_norm", c.qk_norm, OneOf({"fusedrms", "rms"}));
+  v("qk_rope", c.qk_rope);
+  v("patch_size", c.patch_size);
+  v("num_layers", c.num_layers, AtLeast<int64_t>(1));
+  v("mm_layers", c.mm_layers, AtLeast<int64_t>(0));
+  v("shared_mlp", c.shared_mlp);
+  v("shared_qkv", c.shared_qkv);
+  v("mlp_type", c.mlp_type, OneOf({"swiglu", "normal"}));
+  v("msa_type", c.msa_type);
+  v("block_type", c.block_type);
+  v("window", c.window);
+  v("window_method", c.window_method);
+  v("rope_type", c.rope_type, OneOf({"mmrope3d"}));
+  v("rope_dim", c.rope_dim, AtLeast<int64_t>(0));
+  v("gradient_checkpointing", c.gradient_checkpointing);
+  v("compute_dtype", c.compute_dtype, OneOf({"float32", "bfloat16"}));
+}
+
+template <class V>
+void VAEFields(V& v, VAEConfig& c) {
+  v("code_path", c.code_path, OneOf({"video_vae_v3"}));
+  v("act_fn", c.act_fn, OneOf({"silu"}));
+  v("block_out_channels", c.block_out_channels);
+  v("down_block_types", c.down_block_types);
+  v("up_block_types", c.up_block_types);
+  v("in_channels", c.in_channels, AtLeast<int64_t>(1));
+  v("out_channels", c.out_channels, AtLeast<int64_t>(1));
+  v("latent_channels", c.latent_channels, AtLeast<int64_t>(1));
+  v("layers_per_block", c.layers_per_block, AtLeast<int64_t>(1));
+  v("norm_num_groups", c.norm_num_groups, AtLeast<int64_t>(1));
+  v("slicing_sample_min_size", c.slicing_sample_min_size, AtLeast<int64_t>(1));
+  v("temporal_scale_num", c.temporal_scale_num, AtLeast<int64_t>(0));
+  v("inflation_mode", c.inflation_mode, OneOf({"pad", "tail"}));
+  v("spatial_downsample_factor", c.spatial_downsample_factor, AtLeast<int64_t>(1));
+  v("temporal_downsample_factor", c.temporal_downsample_factor, AtLeast<int64_t>(1));
+  v("use_quant_conv", c.use_quant_conv);
+  v("use_post_quant_conv", c.use_post_quant_conv);
+  v("freeze_encoder", c.freeze_encoder);
+  v("scaling_factor", c.scaling_factor, InRange(1e-6, 1e6));
+  v("slicing_split_size", c.slicing_split_size, AtLeast<int64_t>(0));
+  v("memory_limit_gb", c.memory_limit_gb, InRange(0.0, 1e6));
+  v("tile_overlap", c.tile_overlap, AtLeast<int64_t>(0));
+}
+
+// Cross-field rules; per-layer lists left empty are filled with the
+// official pattern (regular/shifted windows alternating).
+std::vector<std::string> ValidateDiT(DiTConfig& c, const std::string& path);
+std::vector<std::string> ValidateVAE(VAEConfig& c, const std::string& path);
+
+}  // namespace seedvr::config_internal

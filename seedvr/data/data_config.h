@@ -1,0 +1,100 @@
+// Plain configuration structs for the video data layer. The YAML loader maps
+// keys one-to-one onto these fields (same names); every field has a default
+// that reproduces the published recipe (docs: shared/spec/apt-training.md §7).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace seedvr::data {
+
+// A closed interval [lo, hi] a parameter is drawn from uniformly.
+struct Range {
+  double lo = 0.0;
+  double hi = 0.0;
+};
+
+// Real-ESRGAN's two-stage degradation adapted to video (RealBasicVSR):
+//   stage 1: blur -> random resize -> noise -> JPEG
+//   stage 2: blur (p=second_blur_prob) -> random resize -> noise ->
+//            {resize to 1/scale + sinc, JPEG} in random order
+//   then:    video-codec compression of the whole clip (p=codec_prob)
+// Continuous parameters are drawn twice per clip (first and last frame, the
+// last one within `drift` of the first, as a fraction of the range) and
+// interpolated linearly across the frames; discrete choices are per clip.
+// Noise sigmas are in units of 1/255.
+struct DegradationConfig {
+  // LQ is produced at crop/scale, then resized (bicubic) back to the crop size
+  // so that the LQ clip the model sees has the HQ geometry.
+  int scale = 4;
+  double drift = 0.25;  // max change first->last frame, fraction of the range
+
+  // Stage 1.
+  Range blur_sigma = {0.2, 3.0};
+  double blur_aniso_prob = 0.5;      // anisotropic vs isotropic Gaussian
+  double blur_sinc_prob = 0.1;       // sinc (ringing) kernel instead of Gaussian
+  std::vector<int> blur_kernel_size = {7, 9, 11, 13, 15, 17, 19, 21};
+  Range resize_scale = {0.15, 1.5};
+  std::vector<double> resize_prob = {0.2, 0.7, 0.1};  // up, down, keep
+  double gaussian_noise_prob = 0.5;  // else Poisson
+  Range noise_sigma = {1.0, 30.0};
+  Range poisson_scale = {0.05, 3.0};
+  double gray_noise_prob = 0.4;
+  Range jpeg_quality = {30.0, 95.0};
+
+  // Stage 2.
+  double second_blur_prob = 0.8;
+  Range blur_sigma2 = {0.2, 1.5};
+  Range resize_scale2 = {0.3, 1.2};
+  std::vector<double> resize_prob2 = {0.3, 0.4, 0.3};
+  double gaussian_noise_prob2 = 0.5;
+  Range noise_sigma2 = {1.0, 25.0};
+  Range poisson_scale2 = {0.05, 2.5};
+  double gray_noise_prob2 = 0.4;
+  Range jpeg_quality2 = {30.0, 95.0};
+  double final_sinc_prob = 0.8;
+
+  // Video codec compression through libavcodec, one mode chosen uniformly
+  // from `codecs`: "libx264_crf" (CRF in x264_crf), "libx264_bitrate" and
+  // "mpeg4_bitrate" (bits/s in bitrate), "mpeg4_qscale" (mpeg4_qscale).
+  double codec_prob = 1.0;
+  std::vector<std::string> codecs = {"libx264_crf", "libx264_bitrate", "mpeg4_bitrate"};
+  Range x264_crf = {23.0, 38.0};
+  Range bitrate = {1e4, 1e5};
+  Range mpeg4_qscale = {8.0, 31.0};
+  std::string x264_preset = "veryfast";
+  double codec_fps = 25.0;  // rate the bitrate is spread over
+};
+
+struct CropSize {
+  int h = 256;
+  int w = 256;
+};
+
+struct DataConfig {
+  // Folder holding hq/ (required) and lq/ (optional). Files pair by stem:
+  // hq/a.mp4 <-> lq/a.mkv. Extensions: mp4 avi mov mkv webm (any case).
+  std::string data_root;
+  // Frames per clip. The causal VAE needs T = 4k+1 frames; any other value is
+  // rounded UP to the next 4k+1 (16 -> 17, 32 -> 33) and a log line says so.
+  int num_frames = 17;
+  CropSize crop_size;
+  // Synthesize LQ from HQ (degradation below) when a file has no lq/ partner.
+  // Off: such files are reported and skipped.
+  bool generate_lq = true;
+  // Decoding/degrading threads of the loader; 0 = decode in the caller.
+  int num_workers = 2;
+  // Clips decoded ahead of the consumer (bounded queue length).
+  int prefetch = 4;
+  uint64_t seed = 0;
+  DegradationConfig degradation;
+};
+
+// The 4n+1 rule: smallest T' >= max(T, 1) with T' % 4 == 1.
+inline int RoundUpTo4nPlus1(int t) {
+  if (t < 1) t = 1;
+  return ((t - 1 + 3) / 4) * 4 + 1;
+}
+
+}  // namespace seedvr::data
