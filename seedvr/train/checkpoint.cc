@@ -1,0 +1,55 @@
+#include "seedvr/train/checkpoint.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+#include "absl/strings/str_cat.h"
+
+namespace seedvr::train {
+
+namespace fs = std::filesystem;
+
+std::string CheckpointPath(const std::string& save_dir, int64_t step) {
+  return absl::StrCat(save_dir, "/checkpoint_", step, ".pth");
+}
+
+std::string FinalCheckpointPath(const std::string& save_dir) { return save_dir + "/checkpoint_final.pth"; }
+
+std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& save_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  static const std::regex kName("checkpoint_([0-9]+)\\.pth");
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(save_dir, ec)) {
+    std::smatch m;
+    std::string name = entry.path().filename().string();
+    if (std::regex_match(name, m, kName)) found.emplace_back(std::stoll(m[1]), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const PyValue& state,
+                            int64_t keep_last) {
+  std::error_code ec;
+  fs::create_directories(save_dir, ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create save_dir ", save_dir, ": ", ec.message()));
+  absl::Status s = WritePth(final ? FinalCheckpointPath(save_dir) : CheckpointPath(save_dir, step), state);
+  if (!s.ok() || keep_last <= 0) return s;
+  auto all = ListCheckpoints(save_dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep_last) < all.size(); ++i) fs::remove(all[i].second, ec);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PyValue> LoadCheckpoint(const std::string& path) {
+  auto value = ReadPth(path);
+  if (!value.ok()) return value.status();
+  const PyValue* format = value->find("format");
+  if (format == nullptr || !format->is_string() || std::get<std::string>(format->v) != kCheckpointFormat) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a seedvr training checkpoint (no format '",
+                                                   kCheckpointFormat, "'); a released model goes in --dit_checkpoint"));
+  }
+  return value;
+}
+
+}  // namespace seedvr::train

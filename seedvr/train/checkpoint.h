@@ -1,0 +1,42 @@
+// Training checkpoints: `checkpoint_<step>.pth` every N steps and
+// `checkpoint_final.pth` at the end, in save_dir. Each is written atomically
+// (temporary file, fsync, rename), so a crash mid-write leaves the previous
+// checkpoint intact; `keep_last` bounds how many numbered ones stay on disk.
+//
+// Layout (a dict, readable by Python's torch.load(weights_only=True)):
+//   format "seedvr-train-1", step, d_step,
+//   generator / ema / discriminator: state dicts (generator and EMA under the
+//     official DiT key names),
+//   g_optimizer / d_optimizer: AdamW state, rng: generator states,
+//   loader: data position, config: the resolved YAML.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "seedvr/core/tensor_file.h"
+
+namespace seedvr::train {
+
+inline constexpr char kCheckpointFormat[] = "seedvr-train-1";
+
+std::string CheckpointPath(const std::string& save_dir, int64_t step);
+std::string FinalCheckpointPath(const std::string& save_dir);
+
+// Writes `state` as checkpoint_<step>.pth (or checkpoint_final.pth when
+// `final`), then removes the oldest numbered checkpoints beyond keep_last
+// (0 keeps all).
+absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const PyValue& state,
+                            int64_t keep_last);
+
+// Numbered checkpoints in save_dir, by step ascending.
+std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& save_dir);
+
+// Reads a training checkpoint and checks its format tag.
+absl::StatusOr<PyValue> LoadCheckpoint(const std::string& path);
+
+}  // namespace seedvr::train

@@ -1,0 +1,57 @@
+// Exponential moving average of the generator's weights: the weights users
+// restore with. Held under the generator's parameter names, so the EMA state
+// dict loads straight into the DiT (official key names).
+#pragma once
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "seedvr/core/tensor_file.h"
+
+namespace seedvr::train {
+
+class Ema {
+ public:
+  Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay) : decay_(decay) {
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, p] : params) {
+      sources_.push_back(p);
+      shadow_.push_back({name, p.detach().clone()});
+    }
+  }
+
+  // shadow = decay * shadow + (1 - decay) * param
+  void Update() {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < shadow_.size(); ++i) shadow_[i].tensor.lerp_(sources_[i].detach(), 1 - decay_);
+  }
+
+  const TensorList& weights() const { return shadow_; }
+
+  absl::Status Load(const TensorList& weights, const std::string& where) {
+    if (weights.size() != shadow_.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(where, ": EMA holds ", weights.size(), " tensors, expected ",
+                                                     shadow_.size()));
+    }
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < shadow_.size(); ++i) {
+      if (weights[i].name != shadow_[i].name || !weights[i].tensor.sizes().equals(shadow_[i].tensor.sizes())) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": EMA entry '", weights[i].name, "' does not match '",
+                                                       shadow_[i].name, "'"));
+      }
+      shadow_[i].tensor.copy_(weights[i].tensor);
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  double decay_;
+  std::vector<at::Tensor> sources_;
+  TensorList shadow_;
+};
+
+}  // namespace seedvr::train

@@ -1,0 +1,122 @@
+#include "seedvr/train/monitor.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace seedvr::train {
+
+Monitor::Monitor(MonitorOptions options) : options_(std::move(options)) {
+  std::error_code ec;
+  std::filesystem::create_directories(options_.save_dir, ec);
+  jsonl_ = std::fopen((options_.save_dir + "/train_log.jsonl").c_str(), options_.append ? "a" : "w");
+  tty_ = options_.progress_bar && ::isatty(STDOUT_FILENO);
+}
+
+Monitor::~Monitor() {
+  if (tty_) std::printf("\n");
+  if (jsonl_ != nullptr) std::fclose(jsonl_);
+}
+
+void Monitor::Print(const std::string& line) {
+  if (tty_) std::printf("\r\033[K");
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+}
+
+absl::Status Monitor::Record(int64_t step, const Metrics& metrics) {
+  std::string json = absl::StrCat("{\"step\":", step);
+  std::string text;
+  for (const auto& [name, value] : metrics) {
+    if (!std::isfinite(value)) {
+      return absl::DataLossError(absl::StrCat("step ", step, ": ", name, " is ", value,
+                                              "; training stopped, the last checkpoint is kept"));
+    }
+    absl::StrAppend(&json, ",\"", name, "\":", absl::StrFormat("%.6g", value));
+    absl::StrAppend(&text, " ", name, " ", absl::StrFormat("%.4g", value));
+    history_[name].emplace_back(step, value);
+  }
+  json += "}\n";
+  if (jsonl_ != nullptr) {
+    std::fputs(json.c_str(), jsonl_);
+    std::fflush(jsonl_);
+  }
+  if (step % options_.log_every == 0 || step == options_.max_steps) {
+    if (tty_) {
+      const int width = 30;
+      const double frac = options_.max_steps > 0 ? static_cast<double>(step) / options_.max_steps : 0.0;
+      const int filled = static_cast<int>(frac * width);
+      std::printf("\r\033[K[%s%s] %lld/%lld%s", std::string(filled, '#').c_str(),
+                  std::string(width - filled, '.').c_str(), static_cast<long long>(step),
+                  static_cast<long long>(options_.max_steps), text.c_str());
+      std::fflush(stdout);
+    } else {
+      Print(absl::StrCat("step ", step, "/", options_.max_steps, text));
+    }
+  }
+  for (const auto& [name, value] : metrics) {
+    if (name == "d_adv") CheckGuide(step, value);
+  }
+  return absl::OkStatus();
+}
+
+void Monitor::CheckGuide(int64_t step, double d_adv) {
+  near_zero_ = d_adv < 0.05 ? near_zero_ + 1 : 0;
+  out_of_range_ = (d_adv < 0.5 || d_adv > 1.5) ? out_of_range_ + 1 : 0;
+  if (step - last_warning_step_ < options_.warn_window) return;
+  if (near_zero_ >= 20) {
+    Print(absl::StrCat("warning: d_adv is near 0 (", absl::StrFormat("%.3g", d_adv),
+                       "): the discriminator is too strong. Lower optimizer.d_lr (e.g. 5e-5), raise "
+                       "loss.lambda_r1 (e.g. 20) or use loss.loss_type: hinge."));
+    last_warning_step_ = step;
+  } else if (out_of_range_ >= options_.warn_window) {
+    Print(absl::StrCat("warning: d_adv has stayed outside 0.5-1.5 for ", out_of_range_,
+                       " steps (now ", absl::StrFormat("%.3g", d_adv),
+                       "). If outputs collapse: raise loss.lambda_r1, lower optimizer.d_lr, try hinge; if they "
+                       "are blurry: raise loss.lambda_adv, lower loss.lambda_fm, train longer."));
+    last_warning_step_ = step;
+  }
+}
+
+absl::Status Monitor::WritePlot() const {
+  std::string html =
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>seedvr training</title></head>"
+      "<body style=\"font-family:sans-serif\"><h2>seedvr training curves</h2>\n";
+  const double w = 640, h = 200;
+  for (const auto& [name, points] : history_) {
+    if (points.size() < 2) continue;
+    double lo = points[0].second, hi = lo;
+    for (const auto& p : points) lo = std::min(lo, p.second), hi = std::max(hi, p.second);
+    if (hi - lo < 1e-12) hi = lo + 1;
+    const double x0 = points.front().first, x1 = std::max<double>(points.back().first, x0 + 1);
+    std::string poly;
+    for (const auto& [s, v] : points) {
+      absl::StrAppend(&poly, absl::StrFormat("%.1f,%.1f ", 40 + (s - x0) / (x1 - x0) * (w - 50),
+                                             10 + (hi - v) / (hi - lo) * (h - 30)));
+    }
+    absl::StrAppend(&html, "<h3>", name, "</h3><svg width=\"", w, "\" height=\"", h,
+                    "\" style=\"border:1px solid #ccc\"><polyline fill=\"none\" stroke=\"#1f77b4\" points=\"", poly,
+                    "\"/><text x=\"2\" y=\"14\" font-size=\"11\">", absl::StrFormat("%.4g", hi),
+                    "</text><text x=\"2\" y=\"", h - 18, "\" font-size=\"11\">", absl::StrFormat("%.4g", lo),
+                    "</text><text x=\"40\" y=\"", h - 4, "\" font-size=\"11\">step ", static_cast<int64_t>(x0),
+                    "</text><text x=\"", w - 90, "\" y=\"", h - 4, "\" font-size=\"11\">step ",
+                    static_cast<int64_t>(x1), "</text></svg>\n");
+  }
+  html += "</body></html>\n";
+  std::string path = options_.save_dir + "/loss_curves.html";
+  std::ofstream out(path + ".tmp");
+  out << html;
+  out.close();
+  if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError("cannot write " + path);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace seedvr::train

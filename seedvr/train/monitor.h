@@ -1,0 +1,55 @@
+// What a user watches during training: per-step metrics on the terminal (a
+// progress bar on a TTY, plain lines otherwise), a JSONL log and a loss-curve
+// page (loss_curves.html, inline SVG) in save_dir, and the user's guide's
+// warnings about the discriminator. Non-finite losses are reported as an
+// error so the trainer stops before saving anything bad. No LibTorch here.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace seedvr::train {
+
+using Metrics = std::vector<std::pair<std::string, double>>;
+
+struct MonitorOptions {
+  std::string save_dir;
+  int64_t max_steps = 0;
+  int64_t log_every = 1;
+  bool progress_bar = true;       // only on a terminal
+  int64_t warn_window = 200;      // steps d_adv must stay out of range before a warning
+  bool append = false;            // resuming: keep the existing log
+};
+
+class Monitor {
+ public:
+  explicit Monitor(MonitorOptions options);
+  ~Monitor();
+
+  // Logs one step's metrics (JSONL always; terminal every log_every steps).
+  // Returns an error naming the metric when one is NaN or infinite.
+  absl::Status Record(int64_t step, const Metrics& metrics);
+  // Prints a line (not overwritten by the progress bar).
+  void Print(const std::string& line);
+  // Rewrites loss_curves.html from everything recorded in this run.
+  absl::Status WritePlot() const;
+
+ private:
+  void CheckGuide(int64_t step, double d_adv);
+
+  MonitorOptions options_;
+  std::FILE* jsonl_ = nullptr;
+  bool tty_ = false;
+  std::map<std::string, std::vector<std::pair<int64_t, double>>> history_;
+  int64_t out_of_range_ = 0;
+  int64_t near_zero_ = 0;
+  int64_t last_warning_step_ = -1000000;
+};
+
+}  // namespace seedvr::train

@@ -1,0 +1,139 @@
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "seedvr/testing/fixtures.h"
+#include "seedvr/train/adamw.h"
+#include "seedvr/train/checkpoint.h"
+#include "seedvr/train/ema.h"
+#include "seedvr/train/monitor.h"
+
+namespace seedvr::train {
+namespace {
+
+TEST(AdamW, TwoStepsByHand) {
+  at::Tensor p = at::tensor({1.0, -2.0}, at::kDouble).requires_grad_(true);
+  AdamW opt({{"p", p}}, AdamWOptions{0.1, 0.9, 0.99, 1e-8, 0.01});
+  double m[2] = {0, 0}, v[2] = {0, 0}, x[2] = {1.0, -2.0};
+  const double g[2][2] = {{0.5, -1.0}, {0.25, 2.0}};
+  for (int t = 1; t <= 2; ++t) {
+    p.mutable_grad() = at::tensor({g[t - 1][0], g[t - 1][1]}, at::kDouble);
+    opt.Step();
+    for (int i = 0; i < 2; ++i) {
+      x[i] *= 1 - 0.1 * 0.01;
+      m[i] = 0.9 * m[i] + 0.1 * g[t - 1][i];
+      v[i] = 0.99 * v[i] + 0.01 * g[t - 1][i] * g[t - 1][i];
+      const double mh = m[i] / (1 - std::pow(0.9, t)), vh = v[i] / (1 - std::pow(0.99, t));
+      x[i] -= 0.1 * mh / (std::sqrt(vh) + 1e-8);
+    }
+  }
+  EXPECT_NEAR(p[0].item<double>(), x[0], 1e-12);
+  EXPECT_NEAR(p[1].item<double>(), x[1], 1e-12);
+}
+
+TEST(AdamW, StateRoundTripsAndIsChecked) {
+  at::Tensor a = at::randn({3}).requires_grad_(true), b = at::randn({2, 2}).requires_grad_(true);
+  AdamW opt({{"a", a}, {"b", b}}, {});
+  a.mutable_grad() = at::ones({3});
+  b.mutable_grad() = at::ones({2, 2});
+  opt.Step();
+  AdamW other({{"a", a.detach().clone()}, {"b", b.detach().clone()}}, {});
+  ASSERT_TRUE(other.LoadState(opt.State(), "test").ok());
+  EXPECT_EQ(other.steps(), 1);
+  AdamW wrong({{"a", a.detach().clone()}}, {});
+  auto s = wrong.LoadState(opt.State(), "ckpt.pth");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("ckpt.pth"), std::string::npos);
+}
+
+TEST(AdamW, ClipsTheGlobalNorm) {
+  at::Tensor a = at::zeros({2}).requires_grad_(true);
+  AdamW opt({{"a", a}}, {});
+  a.mutable_grad() = at::tensor({3.0f, 4.0f});
+  EXPECT_NEAR(opt.ClipGradNorm(1.0), 5.0, 1e-6);
+  EXPECT_NEAR(a.grad().norm().item<float>(), 1.0, 1e-5);
+}
+
+TEST(Ema, FollowsTheWeights) {
+  at::Tensor w = at::zeros({2}).requires_grad_(true);
+  Ema ema({{"w", w}}, 0.9);
+  { torch::NoGradGuard g; w.fill_(1.0); }
+  ema.Update();
+  ema.Update();
+  // 0 -> 0.1 -> 0.19
+  EXPECT_NEAR(ema.weights()[0].tensor[0].item<float>(), 0.19, 1e-6);
+  EXPECT_EQ(ema.weights()[0].name, "w");
+}
+
+PyValue State(int64_t step, const at::Tensor& t) {
+  auto d = std::make_shared<PyDict>();
+  d->emplace_back(PyValue{std::string("format")}, PyValue{std::string(kCheckpointFormat)});
+  d->emplace_back(PyValue{std::string("step")}, PyValue{step});
+  d->emplace_back(PyValue{std::string("w")}, PyValue{t});
+  return PyValue{d};
+}
+
+TEST(Checkpoint, KeepLastBoundsTheFolder) {
+  std::string dir = testing::TempDir() + "/keep";
+  for (int64_t step : {10, 20, 30, 40}) ASSERT_TRUE(SaveCheckpoint(dir, step, false, State(step, at::ones({2})), 2).ok());
+  ASSERT_TRUE(SaveCheckpoint(dir, 40, true, State(40, at::ones({2})), 2).ok());
+  auto left = ListCheckpoints(dir);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].first, 30);
+  EXPECT_TRUE(std::filesystem::exists(FinalCheckpointPath(dir)));
+  EXPECT_FALSE(LoadCheckpoint(testing::FixturePath("dit3b_a/weights.pth")).ok());  // not a training checkpoint
+}
+
+// A process killed while writing a checkpoint leaves the previous one intact
+// under the final name.
+TEST(Checkpoint, KillDuringWriteKeepsThePreviousCheckpoint) {
+  std::string dir = testing::TempDir() + "/kill";
+  ASSERT_TRUE(SaveCheckpoint(dir, 5, true, State(5, at::full({4}, 5.0f)), 0).ok());
+  for (int delay_ms : {0, 20, 80}) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      // ~400 MB: long enough to be killed midway.
+      SaveCheckpoint(dir, 6, true, State(6, at::zeros({100 << 20})), 0).ok();
+      _exit(0);
+    }
+    usleep(delay_ms * 1000);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    auto loaded = LoadCheckpoint(FinalCheckpointPath(dir));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    const int64_t step = std::get<int64_t>(loaded->find("step")->v);
+    if (WIFSIGNALED(status)) EXPECT_EQ(step, 5) << "killed after " << delay_ms << " ms";
+    EXPECT_TRUE(step == 5 || step == 6);
+  }
+}
+
+TEST(Monitor, WritesJsonlAndPlotAndStopsOnNaN) {
+  std::string dir = testing::TempDir() + "/monitor";
+  {
+    Monitor m({dir, 3, 1, false});
+    ASSERT_TRUE(m.Record(1, {{"d_adv", 1.2}, {"g_adv", 0.7}}).ok());
+    ASSERT_TRUE(m.Record(2, {{"d_adv", 1.1}, {"g_adv", 0.6}}).ok());
+    auto nan = m.Record(3, {{"d_adv", std::nan("")}});
+    ASSERT_FALSE(nan.ok());
+    EXPECT_NE(nan.message().find("d_adv"), std::string::npos);
+    ASSERT_TRUE(m.WritePlot().ok());
+  }
+  std::ifstream log(dir + "/train_log.jsonl");
+  std::string line1;
+  std::getline(log, line1);
+  EXPECT_EQ(line1, "{\"step\":1,\"d_adv\":1.2,\"g_adv\":0.7}");
+  std::ifstream html(dir + "/loss_curves.html");
+  std::string all((std::istreambuf_iterator<char>(html)), {});
+  EXPECT_NE(all.find("<polyline"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace seedvr::train
