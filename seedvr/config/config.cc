@@ -101,8 +101,12 @@ void TrainFields(V& v, TrainConfig& c) {
     s("ema_decay", t.ema_decay, InRange(0.0, 1.0));
     s("seed", t.seed);
     s("dit_checkpoint", t.dit_checkpoint);
+    s("vae_checkpoint", t.vae_checkpoint);
+    s("sample_posterior", t.sample_posterior);
     s("text_embeddings", t.text_embeddings);
     s("device", t.device, OneOf({"auto", "cpu", "cuda"}));
+    s("eval_root", t.eval_root);
+    s("eval_clips", t.eval_clips, InRange<int64_t>(0, 100000));
   });
   v.Section("parallel", c.parallel, [](auto& s, ParallelConfig& p) {
     s("sp_size", p.sp_size, InRange<int64_t>(1, 1024));

@@ -67,8 +67,17 @@ struct TrainingConfig {
   double ema_decay = 0.9998;
   uint64_t seed = 666;
   std::string dit_checkpoint;      // released .pth/.safetensors, or empty for random init
+  std::string vae_checkpoint;      // ema_vae.pth / .safetensors, or empty for random init
+  // Encode clips to posterior samples, as the official pipeline does; off
+  // uses the posterior mean (needed with a randomly initialised VAE, whose
+  // variance is meaningless).
+  bool sample_posterior = true;
   std::string text_embeddings;     // from prepare_text_embeddings
   std::string device = "auto";     // auto | cpu | cuda
+  // Held-out clips (eval_root/hq, optional eval_root/lq) on which the EMA
+  // generator's restoration is measured at the start and the end.
+  std::string eval_root;
+  int64_t eval_clips = 0;          // 0 disables the evaluation
 };
 
 struct ParallelConfig {

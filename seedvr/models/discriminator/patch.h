@@ -30,6 +30,7 @@ struct PatchDiscriminatorOptions {
 
 class PatchDiscriminatorImpl : public torch::nn::Module {
  public:
+  using Options = PatchDiscriminatorOptions;
   static constexpr const char* kName = "patch";
 
   explicit PatchDiscriminatorImpl(const PatchDiscriminatorOptions& o) {

@@ -57,6 +57,7 @@ TORCH_MODULE(VideoResBlock);
 
 class VideoDiscriminatorImpl : public torch::nn::Module {
  public:
+  using Options = VideoDiscriminatorOptions;
   static constexpr const char* kName = "video";
 
   explicit VideoDiscriminatorImpl(const VideoDiscriminatorOptions& o) : group_(o.mbstd_group) {
