@@ -1,0 +1,240 @@
+#include "seedvr/data/video_pair_dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "seedvr/data/image_ops.h"
+#include "seedvr/data/log.h"
+#include "seedvr/data/random.h"
+
+namespace seedvr::data {
+namespace fs = std::filesystem;
+namespace {
+
+bool SupportedExtension(const fs::path& p) {
+  const std::string ext = absl::AsciiStrToLower(p.extension().string());
+  return ext == ".mp4" || ext == ".avi" || ext == ".mov" || ext == ".mkv" || ext == ".webm";
+}
+
+struct Listing {
+  std::map<std::string, std::string> by_stem;  // stem -> path (first in name order)
+  std::vector<SkippedFile> rejected;
+  int files = 0;
+};
+
+absl::StatusOr<Listing> ListVideos(const fs::path& dir) {
+  Listing out;
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec) || it->is_symlink(ec)) files.push_back(it->path());
+  }
+  if (ec) return absl::NotFoundError(absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
+  std::sort(files.begin(), files.end());
+  for (const fs::path& p : files) {
+    ++out.files;
+    if (!SupportedExtension(p)) {
+      out.rejected.push_back({p.string(), "unsupported extension (use mp4, avi, mov, mkv or webm)"});
+      continue;
+    }
+    const std::string stem = p.stem().string();
+    auto [it, inserted] = out.by_stem.emplace(stem, p.string());
+    if (!inserted) out.rejected.push_back({p.string(), absl::StrCat("duplicate stem '", stem, "' (using ", it->second, ")")});
+  }
+  return out;
+}
+
+// Opens the file and decodes its first frame: catches empty, corrupt,
+// truncated-header and unsupported-codec files up front.
+absl::StatusOr<VideoInfo> ProbeAndDecode(const std::string& path) {
+  std::error_code ec;
+  if (fs::file_size(path, ec) == 0 && !ec) return absl::InvalidArgumentError("empty file");
+  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path);
+  if (!r.ok()) return r.status();
+  Frame f;
+  absl::StatusOr<bool> got = (*r)->Read(&f);
+  if (!got.ok()) return got.status();
+  if (!*got) return absl::DataLossError("no frame could be decoded");
+  return (*r)->info();
+}
+
+// Crops [x, x+cw) x [y, y+ch) from `src` viewed at full_w x full_h (a resize
+// when that differs from the clip's own size; only the window is computed).
+Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, int ch) {
+  Clip out(src.t, cw, ch);
+  out.fps = src.fps;
+  if (full_w == src.w && full_h == src.h) {
+    for (int f = 0; f < src.t; ++f) {
+      for (int r = 0; r < ch; ++r) {
+        const uint8_t* s = src.frame(f) + (static_cast<size_t>(y + r) * src.w + x) * 3;
+        std::copy(s, s + static_cast<size_t>(cw) * 3, out.frame(f) + static_cast<size_t>(r) * cw * 3);
+      }
+    }
+    return out;
+  }
+  const bool shrink = full_w < src.w || full_h < src.h;
+  for (int f = 0; f < src.t; ++f) {
+    const ImageF img = ToFloat(src.frame(f), src.w, src.h);
+    ToRgb8(Resize(img, full_w, full_h, ResizeKernel::kBicubic, shrink, x, y, cw, ch), out.frame(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const DataConfig& config) {
+  std::unique_ptr<VideoPairDataset> ds(new VideoPairDataset(config));
+  ds->clip_frames_ = RoundUpTo4nPlus1(config.num_frames);
+  if (ds->clip_frames_ != config.num_frames) {
+    DataLog(LogLevel::kInfo, absl::StrCat("num_frames ", config.num_frames, " is not of the form 4k+1 (the VAE encodes ",
+                                          "4k+1 frames to k+1 latents); using ", ds->clip_frames_, " frames per clip"));
+  }
+  if (config.crop_size.h < 0 || config.crop_size.w < 0) return absl::InvalidArgumentError("crop_size must be >= 0");
+  const fs::path root(config.data_root);
+  const fs::path hq_dir = root / "hq", lq_dir = root / "lq";
+  std::error_code ec;
+  if (!fs::is_directory(hq_dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("no HQ folder: ", hq_dir.string(), " (expected data_root/hq/*.{mp4,avi,mov,",
+                                            "mkv,webm} and optionally data_root/lq/ with the same stems)"));
+  }
+  absl::StatusOr<Listing> hq = ListVideos(hq_dir);
+  if (!hq.ok()) return hq.status();
+  Listing lq;
+  const bool has_lq_dir = fs::is_directory(lq_dir, ec);
+  if (has_lq_dir) {
+    absl::StatusOr<Listing> l = ListVideos(lq_dir);
+    if (!l.ok()) return l.status();
+    lq = *std::move(l);
+  }
+  std::vector<SkippedFile> skipped = hq->rejected;
+  skipped.insert(skipped.end(), lq.rejected.begin(), lq.rejected.end());
+  int paired = 0, synthesized = 0;
+  for (const auto& [stem, path] : hq->by_stem) {
+    absl::StatusOr<VideoInfo> info = ProbeAndDecode(path);
+    if (!info.ok()) {
+      skipped.push_back({path, std::string(info.status().message())});
+      continue;
+    }
+    PairEntry e;
+    e.stem = stem;
+    e.hq_path = path;
+    e.hq_info = *info;
+    auto lit = lq.by_stem.find(stem);
+    const bool had_lq = lit != lq.by_stem.end();
+    if (had_lq) {
+      absl::StatusOr<VideoInfo> linfo = ProbeAndDecode(lit->second);
+      if (linfo.ok()) {
+        e.lq_path = lit->second;
+        e.lq_info = *linfo;
+      } else {
+        skipped.push_back({lit->second, absl::StrCat(linfo.status().message(),
+                                                     config.generate_lq ? " (LQ will be synthesized from HQ)" : "")});
+      }
+      lq.by_stem.erase(lit);
+    }
+    if (e.lq_path.empty() && !config.generate_lq) {
+      skipped.push_back({path, had_lq       ? "its LQ partner is unusable and generate_lq is off"
+                               : has_lq_dir ? "no LQ partner in lq/ and generate_lq is off"
+                                            : "no LQ partner (no lq/ folder) and generate_lq is off"});
+      continue;
+    }
+    (e.lq_path.empty() ? synthesized : paired)++;
+    ds->entries_.push_back(std::move(e));
+  }
+  for (const auto& [stem, path] : lq.by_stem) skipped.push_back({path, "LQ file without an HQ partner"});
+  for (const SkippedFile& s : skipped) DataLog(LogLevel::kWarning, absl::StrCat("skipping ", s.path, ": ", s.reason));
+  if (ds->entries_.empty()) {
+    std::vector<std::string> lines;
+    for (const SkippedFile& s : skipped) lines.push_back(absl::StrCat("  ", s.path, ": ", s.reason));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "no usable video pair under ", root.string(), ": hq/ has ", hq->files, " file(s), lq/ ",
+        has_lq_dir ? absl::StrCat("has ", lq.files, " file(s)") : std::string("does not exist"),
+        ", generate_lq is ", config.generate_lq ? "on" : "off", lines.empty() ? "" : "; rejected:\n",
+        absl::StrJoin(lines, "\n")));
+  }
+  ds->skipped_ = std::move(skipped);
+  DataLog(LogLevel::kInfo, absl::StrCat(ds->entries_.size(), " video(s) under ", root.string(), ": ", paired,
+                                        " HQ/LQ pair(s), ", synthesized, " with synthesized LQ, ", ds->skipped_.size(),
+                                        " file(s) skipped"));
+  return ds;
+}
+
+absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed) const {
+  if (index >= entries_.size()) return absl::OutOfRangeError("sample index out of range");
+  const PairEntry& e = entries_[index];
+  Rng rng(DeriveSeed({sample_seed, 1}));
+  const int T = clip_frames_;
+  const int64_t n = e.hq_info.frame_count;
+  Sample s;
+  s.index = index;
+  s.stem = e.stem;
+  s.start_frame = n > T ? std::uniform_int_distribution<int64_t>(0, n - T)(rng) : 0;
+  absl::StatusOr<Clip> hq = ReadClip(e.hq_path, s.start_frame, T, {}, &s.padded_frames);
+  if (!hq.ok()) {
+    return absl::Status(hq.status().code(), absl::StrCat(e.hq_path, ": ", hq.status().message()));
+  }
+  // Geometry: upscale to cover the crop when the video is smaller.
+  const int cw = config_.crop_size.w > 0 ? config_.crop_size.w : hq->w;
+  const int ch = config_.crop_size.h > 0 ? config_.crop_size.h : hq->h;
+  int full_w = hq->w, full_h = hq->h;
+  if (full_w < cw || full_h < ch) {
+    const double scale = std::max(static_cast<double>(cw) / full_w, static_cast<double>(ch) / full_h);
+    full_w = std::max(cw, static_cast<int>(std::ceil(full_w * scale - 1e-9)));
+    full_h = std::max(ch, static_cast<int>(std::ceil(full_h * scale - 1e-9)));
+    s.upscaled = true;
+  }
+  s.crop_x = UniformInt(rng, 0, full_w - cw);
+  s.crop_y = UniformInt(rng, 0, full_h - ch);
+  s.hq = CropResized(*hq, full_w, full_h, s.crop_x, s.crop_y, cw, ch);
+  hq = Clip();  // free the full frames early
+  if (!e.lq_path.empty()) {
+    const double ratio = e.hq_info.fps > 0 && e.lq_info.fps > 0 ? e.lq_info.fps / e.hq_info.fps : 1.0;
+    const int64_t lq_start = static_cast<int64_t>(std::llround(s.start_frame * ratio));
+    int lq_padded = 0;
+    absl::StatusOr<Clip> lq = ReadClip(e.lq_path, lq_start, T, {}, &lq_padded);
+    if (!lq.ok()) {
+      return absl::Status(lq.status().code(), absl::StrCat(e.lq_path, ": ", lq.status().message()));
+    }
+    s.lq = CropResized(*lq, full_w, full_h, s.crop_x, s.crop_y, cw, ch);
+  } else {
+    absl::StatusOr<Clip> lq = degrader_.Apply(s.hq, DeriveSeed({sample_seed, 2}), true, &s.degradation);
+    if (!lq.ok()) return absl::Status(lq.status().code(), absl::StrCat("degradation: ", lq.status().message()));
+    s.lq = *std::move(lq);
+    s.synthesized_lq = true;
+    synthesized_++;
+  }
+  clips_++;
+  if (s.padded_frames > 0) padded_++;
+  if (s.upscaled) upscaled_++;
+  return s;
+}
+
+void VideoPairDataset::MarkBad(size_t index, const std::string& path, const std::string& reason) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!bad_.insert(index).second) return;
+  skipped_.push_back({path, reason});
+  DataLog(LogLevel::kWarning, absl::StrCat("skipping ", path, " from now on: ", reason));
+}
+
+bool VideoPairDataset::IsBad(size_t index) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return bad_.count(index) > 0;
+}
+
+DatasetStats VideoPairDataset::stats() const {
+  DatasetStats st;
+  st.clips_produced = clips_.load();
+  st.lq_synthesized = synthesized_.load();
+  st.padded_clips = padded_.load();
+  st.upscaled_clips = upscaled_.load();
+  std::lock_guard<std::mutex> lock(mu_);
+  st.skipped = skipped_;
+  return st;
+}
+
+}  // namespace seedvr::data

@@ -1,0 +1,278 @@
+#include "seedvr/data/video_reader.h"
+
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "seedvr/data/ffmpeg_common.h"
+
+namespace seedvr::data {
+
+struct VideoReader::Impl {
+  AVFormatContext* fmt = nullptr;
+  ff::CodecContextPtr dec;
+  ff::FramePtr frame{av_frame_alloc()};
+  ff::PacketPtr packet{av_packet_alloc()};
+  ff::Converter converter;
+  int stream = -1;
+  AVRational tb{1, 1};
+  int64_t start_pts = 0;
+  bool eof_sent = false;
+  bool drained = false;
+  int64_t next_index = 0;     // index the next decoded frame is expected to have
+  int64_t discard_before = -1;  // after a seek: drop frames with index < this
+  VideoInfo info;
+
+  ~Impl() {
+    dec.reset();
+    if (fmt != nullptr) avformat_close_input(&fmt);
+  }
+
+  int64_t IndexOf(int64_t pts) const {
+    if (pts == AV_NOPTS_VALUE) return next_index;
+    const double t = static_cast<double>(pts - start_pts) * av_q2d(tb);
+    return static_cast<int64_t>(std::llround(t * info.fps));
+  }
+  int64_t PtsOf(int64_t index) const {
+    return start_pts + static_cast<int64_t>(std::llround(static_cast<double>(index) / info.fps / av_q2d(tb)));
+  }
+
+  // Receives one decoded frame into `frame`. false at end of stream.
+  absl::StatusOr<bool> Decode() {
+    while (true) {
+      int ret = avcodec_receive_frame(dec.get(), frame.get());
+      if (ret == 0) return true;
+      if (ret == AVERROR_EOF) {
+        drained = true;
+        return false;
+      }
+      if (ret != AVERROR(EAGAIN)) return ff::Error(absl::StrCat("decoding ", info.codec, " failed"), ret);
+      if (eof_sent) {
+        drained = true;
+        return false;
+      }
+      ret = av_read_frame(fmt, packet.get());
+      if (ret == AVERROR_EOF) {
+        avcodec_send_packet(dec.get(), nullptr);
+        eof_sent = true;
+        continue;
+      }
+      if (ret < 0) return ff::Error("reading the container failed", ret);
+      if (packet->stream_index != stream) {
+        av_packet_unref(packet.get());
+        continue;
+      }
+      ret = avcodec_send_packet(dec.get(), packet.get());
+      av_packet_unref(packet.get());
+      if (ret < 0 && ret != AVERROR(EAGAIN)) {
+        return ff::Error(absl::StrCat("decoding ", info.codec, " failed"), ret);
+      }
+    }
+  }
+
+  absl::Status SeekPts(int64_t pts) {
+    int ret = av_seek_frame(fmt, stream, pts, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) {
+      // Some demuxers only seek by byte or to the start; fall back to the start.
+      ret = avformat_seek_file(fmt, stream, INT64_MIN, start_pts, start_pts, 0);
+      if (ret < 0) return ff::Error("seeking failed", ret);
+    }
+    avcodec_flush_buffers(dec.get());
+    eof_sent = false;
+    drained = false;
+    return absl::OkStatus();
+  }
+};
+
+VideoReader::VideoReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+VideoReader::~VideoReader() = default;
+const VideoInfo& VideoReader::info() const { return impl_->info; }
+
+absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string& path,
+                                                               const ReaderOptions& options) {
+  ff::InitFfmpegOnce();
+  auto impl = std::make_unique<Impl>();
+  int ret = avformat_open_input(&impl->fmt, path.c_str(), nullptr, nullptr);
+  if (ret < 0) {
+    impl->fmt = nullptr;
+    return absl::InvalidArgumentError(absl::StrCat("cannot open container: ", ff::ErrorString(ret)));
+  }
+  ret = avformat_find_stream_info(impl->fmt, nullptr);
+  if (ret < 0) return absl::InvalidArgumentError(absl::StrCat("cannot read stream info: ", ff::ErrorString(ret)));
+  const AVCodec* codec = nullptr;
+  ret = av_find_best_stream(impl->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+  if (ret == AVERROR_DECODER_NOT_FOUND) {
+    return absl::UnimplementedError("no decoder for the video stream's codec");
+  }
+  if (ret < 0) return absl::InvalidArgumentError("no video stream");
+  impl->stream = ret;
+  AVStream* st = impl->fmt->streams[ret];
+  if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
+    return absl::InvalidArgumentError("video stream has no picture size");
+  }
+  impl->dec.reset(avcodec_alloc_context3(codec));
+  avcodec_parameters_to_context(impl->dec.get(), st->codecpar);
+  impl->dec->thread_count = std::max(1, options.threads);
+  impl->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  ret = avcodec_open2(impl->dec.get(), codec, nullptr);
+  if (ret < 0) return absl::UnimplementedError(absl::StrCat("cannot open decoder: ", ff::ErrorString(ret)));
+
+  impl->tb = st->time_base;
+  impl->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+  VideoInfo& info = impl->info;
+  info.path = path;
+  info.container = impl->fmt->iformat->name;
+  info.codec = codec->name;
+  info.width = st->codecpar->width;
+  info.height = st->codecpar->height;
+  const char* pf = av_get_pix_fmt_name(static_cast<AVPixelFormat>(st->codecpar->format));
+  info.pix_fmt = pf ? pf : "unknown";
+  const char* cs = av_color_space_name(st->codecpar->color_space);
+  info.color_matrix = cs ? cs : "unknown";
+  info.full_range = ff::IsFullRange(st->codecpar->color_range, static_cast<AVPixelFormat>(st->codecpar->format));
+  AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+  if (rate.num <= 0 || rate.den <= 0) rate = av_guess_frame_rate(impl->fmt, st, nullptr);
+  info.fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 25.0;
+  if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
+    info.duration_s = st->duration * av_q2d(st->time_base);
+  } else if (impl->fmt->duration > 0) {
+    info.duration_s = static_cast<double>(impl->fmt->duration) / AV_TIME_BASE;
+  }
+  if (st->nb_frames > 0) {
+    info.frame_count = st->nb_frames;
+    info.frame_count_exact = true;
+  } else if (options.exact_frame_count) {
+    int64_t n = 0;
+    while (av_read_frame(impl->fmt, impl->packet.get()) >= 0) {
+      if (impl->packet->stream_index == impl->stream) ++n;
+      av_packet_unref(impl->packet.get());
+    }
+    info.frame_count = n;
+    info.frame_count_exact = true;
+    if (absl::Status s = impl->SeekPts(impl->start_pts); !s.ok()) return s;
+  } else {
+    info.frame_count = static_cast<int64_t>(std::llround(info.duration_s * info.fps));
+  }
+  if (info.frame_count <= 0) return absl::InvalidArgumentError("video stream has no frames");
+  return std::unique_ptr<VideoReader>(new VideoReader(std::move(impl)));
+}
+
+absl::Status VideoReader::SeekToFrame(int64_t index) {
+  Impl& m = *impl_;
+  if (index < 0) index = 0;
+  // Close ahead: decoding forward is cheaper than a seek + GOP re-decode.
+  if (index >= m.next_index && index - m.next_index <= 8 && !m.drained) {
+    m.discard_before = index;
+    return absl::OkStatus();
+  }
+  // Seek to the keyframe at or before the target; if the demuxer lands after
+  // the target (imprecise index), back off further, finally to the start.
+  int64_t back_frames = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const int64_t target = std::max<int64_t>(0, index - back_frames);
+    const int64_t pts = attempt == 3 ? m.start_pts : m.PtsOf(target);
+    if (absl::Status s = m.SeekPts(pts); !s.ok()) return s;
+    absl::StatusOr<bool> got = m.Decode();
+    if (!got.ok()) return got.status();
+    if (!*got) {  // seeked past the end: retry earlier
+      back_frames = std::max<int64_t>(back_frames * 4, static_cast<int64_t>(m.info.fps) + 1);
+      continue;
+    }
+    const int64_t first = m.IndexOf(m.frame->best_effort_timestamp);
+    if (first <= index || attempt == 3) {
+      // Keep the decoded frame: Read() converts it if it is the target.
+      m.next_index = first;
+      m.discard_before = index;
+      pending_ = true;
+      return absl::OkStatus();
+    }
+    back_frames = std::max<int64_t>(back_frames * 4, static_cast<int64_t>(m.info.fps) + 1);
+  }
+  return absl::InternalError("seek failed");
+}
+
+absl::Status VideoReader::SeekToTime(double seconds) {
+  return SeekToFrame(static_cast<int64_t>(std::ceil(seconds * impl_->info.fps - 1e-6)));
+}
+
+absl::StatusOr<bool> VideoReader::Read(Frame* out, int64_t* index) {
+  out->w = impl_->info.width;
+  out->h = impl_->info.height;
+  out->rgb.resize(static_cast<size_t>(out->w) * out->h * 3);
+  return ReadInto(out->rgb.data(), index);
+}
+
+absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index) {
+  Impl& m = *impl_;
+  while (true) {
+    if (!pending_) {
+      absl::StatusOr<bool> got = m.Decode();
+      if (!got.ok()) return got.status();
+      if (!*got) return false;
+    }
+    pending_ = false;
+    int64_t idx = m.IndexOf(m.frame->best_effort_timestamp);
+    if (idx < m.next_index - 1 && m.frame->best_effort_timestamp != AV_NOPTS_VALUE) {
+      // Timestamps going backward: trust the running count instead.
+      idx = m.next_index;
+    }
+    m.next_index = idx + 1;
+    if (m.discard_before >= 0 && idx < m.discard_before) {
+      av_frame_unref(m.frame.get());
+      continue;
+    }
+    m.discard_before = -1;
+    if (m.frame->width != m.info.width || m.frame->height != m.info.height) {
+      av_frame_unref(m.frame.get());
+      return absl::DataLossError("picture size changed mid-stream");
+    }
+    absl::Status s = m.converter.ToRgb(m.frame.get(), m.dec->colorspace, m.dec->color_range, rgb);
+    av_frame_unref(m.frame.get());
+    if (!s.ok()) return s;
+    if (index != nullptr) *index = idx;
+    return true;
+  }
+}
+
+absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options) {
+  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path, options);
+  if (!r.ok()) return r.status();
+  return (*r)->info();
+}
+
+absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count, const ReaderOptions& options,
+                              int* padded) {
+  absl::StatusOr<std::unique_ptr<VideoReader>> opened = VideoReader::Open(path, options);
+  if (!opened.ok()) return opened.status();
+  VideoReader& reader = **opened;
+  const VideoInfo& info = reader.info();
+  Clip clip(count, info.width, info.height);
+  clip.fps = info.fps;
+  if (start > 0) {
+    if (absl::Status s = reader.SeekToFrame(start); !s.ok()) return s;
+  }
+  int got = 0;
+  int64_t last_index = start - 1;
+  while (got < count) {
+    absl::StatusOr<bool> r = reader.ReadInto(clip.frame(got), &last_index);
+    if (!r.ok()) {
+      return absl::Status(r.status().code(),
+                          absl::StrCat(r.status().message(), " (at frame ", last_index + 1, ")"));
+    }
+    if (!*r) break;
+    ++got;
+  }
+  if (got == 0) {
+    return absl::OutOfRangeError(absl::StrCat("no frame could be decoded from frame ", start, " (stream reports ",
+                                              info.frame_count, " frames)"));
+  }
+  if (got < count && info.frame_count_exact && last_index + 1 < info.frame_count - 2) {
+    return absl::DataLossError(absl::StrCat("stream ends at frame ", last_index + 1, " of ", info.frame_count,
+                                            " (truncated?)"));
+  }
+  for (int i = got; i < count; ++i) std::copy(clip.frame(got - 1), clip.frame(got), clip.frame(i));
+  if (padded != nullptr) *padded = count - got;
+  return clip;
+}
+
+}  // namespace seedvr::data

@@ -1,0 +1,81 @@
+// Video decoding through FFmpeg (libavformat/libavcodec/libswscale) into
+// packed RGB24. No FFmpeg or torch types in this header.
+//
+// Colour: the stream's matrix (BT.601/709/2020/...) and range (limited/full)
+// are honoured via sws_setColorspaceDetails; an untagged stream uses BT.709
+// when its height is >= 720 and BT.601 otherwise (the player convention).
+// Output RGB is full range [0, 255].
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "seedvr/data/frame.h"
+
+namespace seedvr::data {
+
+struct VideoInfo {
+  std::string path;
+  std::string container;  // e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi"
+  std::string codec;      // decoder name, e.g. "h264", "hevc", "vp9"
+  std::string pix_fmt;
+  std::string color_matrix;  // "bt709", "unknown", ...
+  bool full_range = false;
+  int width = 0;
+  int height = 0;
+  double fps = 0.0;
+  double duration_s = 0.0;
+  // Frames in the stream: the container's count when it stores one (mp4, mov,
+  // avi), else duration * fps (mkv, webm) unless an exact count was requested.
+  int64_t frame_count = 0;
+  bool frame_count_exact = false;
+};
+
+struct ReaderOptions {
+  int threads = 1;                 // decoder threads (the loader parallelizes across clips)
+  bool exact_frame_count = false;  // count packets when the container has no count
+};
+
+class VideoReader {
+ public:
+  static absl::StatusOr<std::unique_ptr<VideoReader>> Open(const std::string& path,
+                                                           const ReaderOptions& options = {});
+  ~VideoReader();
+  VideoReader(const VideoReader&) = delete;
+  VideoReader& operator=(const VideoReader&) = delete;
+
+  const VideoInfo& info() const;
+
+  // The next Read returns frame `index` (0-based, counted from the stream's
+  // first timestamp). Seeks backward to a keyframe with av_seek_frame, then
+  // decodes forward and drops frames before the target; short forward jumps
+  // just decode forward.
+  absl::Status SeekToFrame(int64_t index);
+  // Same, for the first frame whose timestamp is >= `seconds`.
+  absl::Status SeekToTime(double seconds);
+
+  // Decodes the next frame. Returns false at the end of the stream; an error
+  // for a decoding or demuxing failure. `index` receives the frame index.
+  absl::StatusOr<bool> Read(Frame* out, int64_t* index = nullptr);
+  // Same into a caller buffer of width*height*3 bytes (the stream's size).
+  absl::StatusOr<bool> ReadInto(uint8_t* rgb, int64_t* index = nullptr);
+
+ private:
+  struct Impl;
+  explicit VideoReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  bool pending_ = false;  // a decoded frame from SeekToFrame awaits Read
+};
+
+absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options = {});
+
+// Reads `count` frames from `start`. When the stream ends first, the last
+// decoded frame is repeated and *padded (if given) receives how many frames
+// were padded. Fails when no frame at all can be decoded from `start`, or when
+// a stream with an exact frame count ends more than 2 frames early (truncated).
+absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count,
+                              const ReaderOptions& options = {}, int* padded = nullptr);
+
+}  // namespace seedvr::data
