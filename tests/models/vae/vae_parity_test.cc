@@ -101,8 +101,10 @@ TEST(VaeWeights, StrictLoadingNamesMissingUnexpectedAndShapes) {
   absl::Status s = LoadVAEWeights(*vae, bad);
   ASSERT_FALSE(s.ok());
   const std::string msg(s.message());
-  EXPECT_NE(msg.find("1 missing keys: encoder.conv_in.weight"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("1 unexpected keys: encoder.quant_conv.weight"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("1 missing keys (in the model, not in the file):\n    encoder.conv_in.weight"),
+            std::string::npos) << msg;
+  EXPECT_NE(msg.find("1 unexpected keys (in the file, not in the model):\n    encoder.quant_conv.weight"),
+            std::string::npos) << msg;
   EXPECT_NE(msg.find("decoder.conv_out.bias: checkpoint [4] vs model [3]"), std::string::npos)
       << msg;
 
