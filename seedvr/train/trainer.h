@@ -192,7 +192,7 @@ class Trainer {
   }
 
   // Everything needed to continue exactly.
-  PyValue State() const {
+  PyValue State() {
     auto d = std::make_shared<PyDict>();
     auto put = [&](const char* k, PyValue v) { d->emplace_back(PyValue{std::string(k)}, std::move(v)); };
     put("format", PyValue{std::string(kCheckpointFormat)});
@@ -212,6 +212,12 @@ class Trainer {
     loader->emplace_back(PyValue{std::string("index")}, PyValue{pos.index});
     put("loader", PyValue{loader});
     put("config", PyValue{DumpTrainConfig(config_)});
+    // A randomly initialised VAE exists nowhere else: keep it for inference.
+    if (config_.training.vae_checkpoint.empty()) {
+      TensorList vae;
+      for (const auto& item : codec_.vae()->named_parameters()) vae.push_back({item.key(), item.value().detach()});
+      put("vae", FromTensorList(vae));
+    }
     return PyValue{d};
   }
 

@@ -168,16 +168,25 @@ class Upsample3DImpl : public torch::nn::Module, public CausalStreaming {
 };
 TORCH_MODULE(Upsample3D);
 
+// The `resnets` list of an encoder or decoder stage: `layers` blocks, the
+// first changing the channel count.
+inline std::vector<ResnetBlock3D> RegisterResnets(torch::nn::Module& stage, int64_t in, int64_t out, int64_t layers,
+                                                  int64_t groups) {
+  auto list = stage.register_module("resnets", torch::nn::ModuleList());
+  std::vector<ResnetBlock3D> resnets;
+  for (int64_t i = 0; i < layers; ++i) {
+    resnets.push_back(ResnetBlock3D(i == 0 ? in : out, out, groups));
+    list->push_back(resnets.back());
+  }
+  return resnets;
+}
+
 // `layers` resnets, then an optional downsampler (encoder stage).
 class DownEncoderBlock3DImpl : public torch::nn::Module {
  public:
   DownEncoderBlock3DImpl(int64_t in, int64_t out, int64_t layers, int64_t groups,
                          bool add_downsample, bool temporal_down) {
-    auto resnets = register_module("resnets", torch::nn::ModuleList());
-    for (int64_t i = 0; i < layers; ++i) {
-      resnets_.push_back(ResnetBlock3D(i == 0 ? in : out, out, groups));
-      resnets->push_back(resnets_.back());
-    }
+    resnets_ = RegisterResnets(*this, in, out, layers, groups);
     if (add_downsample) {
       auto down = register_module("downsamplers", torch::nn::ModuleList());
       down_ = Downsample3D(out, temporal_down);
@@ -201,11 +210,7 @@ class UpDecoderBlock3DImpl : public torch::nn::Module {
  public:
   UpDecoderBlock3DImpl(int64_t in, int64_t out, int64_t layers, int64_t groups, bool add_upsample,
                        bool temporal_up) {
-    auto resnets = register_module("resnets", torch::nn::ModuleList());
-    for (int64_t i = 0; i < layers; ++i) {
-      resnets_.push_back(ResnetBlock3D(i == 0 ? in : out, out, groups));
-      resnets->push_back(resnets_.back());
-    }
+    resnets_ = RegisterResnets(*this, in, out, layers, groups);
     if (add_upsample) {
       auto up = register_module("upsamplers", torch::nn::ModuleList());
       up_ = Upsample3D(out, temporal_up);

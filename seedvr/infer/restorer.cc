@@ -1,0 +1,120 @@
+#include "seedvr/infer/restorer.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+#include "seedvr/config/config.h"
+#include "seedvr/core/tensor_file.h"
+#include "seedvr/data/clip_tensor.h"
+#include "seedvr/data/video_reader.h"
+#include "seedvr/data/video_writer.h"
+#include "seedvr/infer/video_ops.h"
+#include "seedvr/models/dit/dit_weights.h"
+#include "seedvr/models/dit/nadit.h"
+#include "seedvr/models/vae/vae_model.h"
+#include "seedvr/models/vae/vae_weights.h"
+#include "seedvr/text/text_embeddings.h"
+#include "seedvr/train/checkpoint.h"
+#include "seedvr/train/generator.h"
+
+namespace seedvr::infer {
+namespace {
+
+class RestorerImpl : public Restorer {
+ public:
+  RestorerImpl(RestorerOptions o, TrainConfig config, train::SeedVR2Generator generator, vae::VideoVAE vae)
+      : options_(std::move(o)), config_(std::move(config)), generator_(std::move(generator)), vae_(std::move(vae)) {}
+
+  absl::Status RestoreFile(const std::string& input, const std::string& output,
+                           const std::function<void(const std::string&)>& progress) override {
+    torch::NoGradGuard no_grad;
+    auto info = data::ProbeVideo(input);
+    if (!info.ok()) return info.status();
+    progress("decode");
+    auto clip = data::ReadClip(input, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)));
+    if (!clip.ok()) return clip.status();
+    const int64_t frames = clip->t;
+    at::Tensor video = data::ClipToTensor(*clip, data::ClipLayout::kTCHW);  // [-1, 1]
+    at::Tensor lq = DivisibleCrop(AreaResize((video + 1) / 2, options_.res_h, options_.res_w)) * 2 - 1;
+    at::Tensor padded = PadTo4nPlus1(lq, options_.sp_size).permute({1, 0, 2, 3}).unsqueeze(0).contiguous();
+
+    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
+    progress("encode");
+    auto posterior = vae_->Encode(padded);
+    if (!posterior.ok()) return posterior.status();
+    const double scale = vae_->config().scaling_factor;
+    at::Tensor latent = posterior->Sample(gen) * scale;
+    progress("restore");
+    at::Tensor noise = at::randn(latent.sizes(), gen, latent.options());
+    at::Tensor restored = generator_.Restore(latent, noise);
+    progress("decode latents");
+    auto decoded = vae_->Decode(restored / scale);
+    if (!decoded.ok()) return decoded.status();
+    at::Tensor out = (*decoded)[0].permute({1, 0, 2, 3}).narrow(0, 0, frames);  // trim the padding
+    if (options_.color_fix) out = WaveletColorFix(out, lq);
+    progress("write");
+    data::Clip result = data::TensorToClip(out.clamp(-1, 1).contiguous(), data::ClipLayout::kTCHW, info->fps);
+    data::EncoderOptions enc;
+    enc.fps = info->fps > 0 ? info->fps : 25.0;
+    enc.crf = 12;  // restored detail should survive the output encode
+    return data::WriteVideo(output, result, enc);
+  }
+
+ private:
+  RestorerOptions options_;
+  TrainConfig config_;
+  train::SeedVR2Generator generator_;
+  vae::VideoVAE vae_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions& o) {
+  // A training checkpoint carries its config and EMA weights; a released
+  // model needs --config.
+  auto raw = ReadPth(o.checkpoint);
+  const bool training = raw.ok() && raw->find("format") != nullptr;
+  absl::StatusOr<TrainConfig> config = absl::InvalidArgumentError("");
+  if (!o.config.empty()) {
+    config = LoadTrainConfig(o.config);
+  } else if (training && raw->find("config") != nullptr && raw->find("config")->is_string()) {
+    config = ParseTrainConfig(std::get<std::string>(raw->find("config")->v), {}, o.checkpoint + " (stored config)");
+  } else {
+    return absl::InvalidArgumentError(absl::StrCat(o.checkpoint, " is a released model without a stored config: pass --config"));
+  }
+  if (!config.ok()) return config.status();
+  TrainConfig c = *config;
+  if (o.memory_limit_gb > 0) c.vae.memory_limit_gb = o.memory_limit_gb;
+  c.model.gradient_checkpointing = false;
+
+  auto weights = training ? ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']") : ReadStateDict(o.checkpoint);
+  if (!weights.ok()) return weights.status();
+  dit::NaDiT model(c.model);
+  if (auto s = LoadDiTWeights(*model, *weights); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat(o.checkpoint, " does not fit the model config: ", s.message()));
+  }
+  model->eval();
+
+  const std::string text_path = o.text_embeddings.empty() ? c.training.text_embeddings : o.text_embeddings;
+  auto text = LoadTextEmbeddings(text_path, c.model.txt_in_dim);
+  if (!text.ok()) return text.status();
+
+  vae::VideoVAE vae(c.vae);
+  const std::string vae_path = o.vae_checkpoint.empty() ? c.training.vae_checkpoint : o.vae_checkpoint;
+  if (!vae_path.empty()) {
+    if (auto s = vae::LoadVAEWeights(*vae, vae_path); !s.ok()) return s;
+  } else if (training && raw->find("vae") != nullptr) {
+    auto vae_weights = ToTensorList(*raw->find("vae"), o.checkpoint + "['vae']");
+    if (!vae_weights.ok()) return vae_weights.status();
+    if (auto s = vae::LoadVAEWeights(*vae, *vae_weights); !s.ok()) return s;
+  } else {
+    return absl::InvalidArgumentError("no VAE weights: pass --vae_checkpoint ema_vae.pth");
+  }
+  vae->eval();
+  return std::unique_ptr<Restorer>(
+      new RestorerImpl(o, c, train::SeedVR2Generator(model, text->pos.to(at::kFloat)), vae));
+}
+
+}  // namespace seedvr::infer
