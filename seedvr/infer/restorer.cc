@@ -4,6 +4,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/utils.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/config.h"
 #include "seedvr/core/tensor_file.h"
@@ -29,6 +30,14 @@ class RestorerImpl : public Restorer {
 
   absl::Status RestoreFile(const std::string& input, const std::string& output,
                            const std::function<void(const std::string&)>& progress) override {
+    absl::Status s = Restore(input, output, progress);
+    if (s.ok() || absl::StrContains(s.message(), input)) return s;
+    return absl::Status(s.code(), absl::StrCat(input, ": ", s.message()));
+  }
+
+ private:
+  absl::Status Restore(const std::string& input, const std::string& output,
+                       const std::function<void(const std::string&)>& progress) {
     torch::NoGradGuard no_grad;
     auto info = data::ProbeVideo(input);
     if (!info.ok()) return info.status();
@@ -62,7 +71,6 @@ class RestorerImpl : public Restorer {
     return data::WriteVideo(output, result, enc);
   }
 
- private:
   RestorerOptions options_;
   TrainConfig config_;
   train::SeedVR2Generator generator_;

@@ -1,0 +1,149 @@
+// The restoration pipeline end to end on a video made here, with a tiny
+// checkpoint trained here, plus its tensor operations and bad inputs.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "seedvr/config/config.h"
+#include "seedvr/data/clip_tensor.h"
+#include "seedvr/data/synthetic.h"
+#include "seedvr/data/video_reader.h"
+#include "seedvr/data/video_writer.h"
+#include "seedvr/infer/restorer.h"
+#include "seedvr/infer/video_ops.h"
+#include "seedvr/testing/fixtures.h"
+#include "seedvr/text/text_embeddings.h"
+#include "seedvr/train/checkpoint.h"
+#include "seedvr/train/presets.h"
+
+namespace seedvr::infer {
+namespace {
+
+TEST(VideoOps, PadsTo4nPlus1LikeCutVideos) {
+  auto frames = [](int64_t t, int64_t sp) { return PadTo4nPlus1(at::zeros({t, 3, 4, 4}), sp).size(0); };
+  EXPECT_EQ(frames(1, 1), 1);
+  EXPECT_EQ(frames(3, 1), 5);
+  EXPECT_EQ(frames(5, 1), 5);
+  EXPECT_EQ(frames(6, 1), 9);
+  EXPECT_EQ(frames(9, 2), 9);
+  EXPECT_EQ(frames(10, 2), 17);
+  at::Tensor v = at::arange(6, at::kFloat).view({6, 1, 1, 1}).expand({6, 3, 2, 2});
+  EXPECT_EQ(PadTo4nPlus1(v, 1)[8][0][0][0].item<float>(), 5.0f);  // the last frame repeated
+}
+
+TEST(VideoOps, AreaResizeKeepsAspectAndCropIsDivisible) {
+  at::Tensor v = at::rand({2, 3, 90, 160});
+  at::Tensor r = AreaResize(v, 720, 1280);
+  EXPECT_EQ(r.size(2), 720);
+  EXPECT_EQ(r.size(3), 1280);
+  at::Tensor c = DivisibleCrop(at::rand({1, 3, 100, 70}));
+  EXPECT_EQ(c.size(2), 96);
+  EXPECT_EQ(c.size(3), 64);
+}
+
+TEST(VideoOps, ColorFixTakesLowFrequenciesFromTheInput) {
+  at::manual_seed(0);
+  at::Tensor lq = at::rand({1, 3, 64, 64}) * 2 - 1;
+  at::Tensor shifted = lq + 0.3;  // a colour cast
+  at::Tensor fixed = WaveletColorFix(shifted, lq);
+  EXPECT_LT((fixed - lq).abs().mean().item<float>(), 0.01);
+  EXPECT_NEAR((shifted - lq).abs().mean().item<float>(), 0.3, 1e-5);
+}
+
+class RestorerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing::TempDir() + "/infer");
+    std::filesystem::create_directories(*dir_ + "/data/hq");
+    data::SyntheticVideoOptions o;
+    o.width = 96;
+    o.height = 64;
+    o.frames = 7;
+    o.fps = 12;
+    ASSERT_TRUE(data::WriteVideo(*dir_ + "/data/hq/a.mp4", data::MakeSyntheticClip(o), {.fps = 12}).ok());
+    ASSERT_TRUE(WriteTextEmbeddings(*dir_ + "/text.safetensors", MakeDeterministicEmbeddings(64), "test").ok());
+    auto c = LoadTrainConfig("configs/tiny.yaml",
+                             {"data.data_root=" + *dir_ + "/data", "data.crop_size=[32, 32]", "data.num_workers=0",
+                              "training.text_embeddings=" + *dir_ + "/text.safetensors", "training.eval_clips=0",
+                              "training.max_steps=1", "checkpoint.save_dir=" + *dir_ + "/ckpt",
+                              "logging.progress_bar=false"});
+    ASSERT_TRUE(c.ok()) << c.status();
+    ASSERT_TRUE(train::Train(*c).ok());
+  }
+
+  static RestorerOptions Options() {
+    RestorerOptions o;
+    o.checkpoint = train::FinalCheckpointPath(*dir_ + "/ckpt");
+    o.res_h = 64;
+    o.res_w = 96;
+    return o;
+  }
+
+  static std::string* dir_;
+};
+std::string* RestorerTest::dir_ = nullptr;
+
+TEST_F(RestorerTest, RestoresAVideoKeepingFramesSizeAndRate) {
+  auto r = Restorer::Create(Options());
+  ASSERT_TRUE(r.ok()) << r.status();
+  const std::string out = *dir_ + "/out.mp4";
+  std::vector<std::string> stages;
+  ASSERT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [&](const std::string& s) { stages.push_back(s); }).ok());
+  auto info = data::ProbeVideo(out);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->frame_count, 7);  // padded to 9 for the VAE, trimmed back
+  EXPECT_EQ(info->width, 96);
+  EXPECT_EQ(info->height, 64);
+  EXPECT_NEAR(info->fps, 12.0, 1e-6);
+  EXPECT_EQ(stages.back(), "write");
+}
+
+// With the colour fix the output's low frequencies follow the input even
+// though the tiny model's own output does not.
+TEST_F(RestorerTest, ColorFixMakesLowFrequenciesFollowTheInput) {
+  auto low_error = [&](bool fix) {
+    RestorerOptions o = Options();
+    o.color_fix = fix;
+    auto r = Restorer::Create(o);
+    EXPECT_TRUE(r.ok());
+    const std::string out = *dir_ + (fix ? "/fix.mp4" : "/nofix.mp4");
+    EXPECT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [](const std::string&) {}).ok());
+    auto a = data::ReadClip(*dir_ + "/data/hq/a.mp4", 0, 7), b = data::ReadClip(out, 0, 7);
+    at::Tensor in = data::ClipToTensor(*a, data::ClipLayout::kTCHW), res = data::ClipToTensor(*b, data::ClipLayout::kTCHW);
+    return (WaveletDecomposition(res).second - WaveletDecomposition(in).second).abs().mean().item<double>();
+  };
+  const double with = low_error(true), without = low_error(false);
+  EXPECT_LT(with, 0.06);  // what remains is the output encode's error
+  EXPECT_LT(with * 3, without) << "with " << with << ", without " << without;
+}
+
+TEST_F(RestorerTest, BadInputsAreClearErrors) {
+  auto r = Restorer::Create(Options());
+  ASSERT_TRUE(r.ok());
+  std::ofstream(*dir_ + "/garbage.mp4") << "this is not a video";
+  auto unreadable = (*r)->RestoreFile(*dir_ + "/garbage.mp4", *dir_ + "/g.mp4", [](const std::string&) {});
+  ASSERT_FALSE(unreadable.ok());
+  EXPECT_NE(unreadable.message().find("garbage.mp4"), std::string::npos) << unreadable;
+
+  auto unwritable = (*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", "/proc/no/such/dir/out.mp4", [](const std::string&) {});
+  ASSERT_FALSE(unwritable.ok());
+  EXPECT_NE(unwritable.message().find("/proc/no/such/dir/out.mp4"), std::string::npos) << unwritable;
+
+  RestorerOptions wrong = Options();
+  wrong.checkpoint = testing::FixturePath("dit7b_a/weights.pth");
+  wrong.config = "configs/tiny.yaml";
+  auto model = Restorer::Create(wrong);
+  ASSERT_FALSE(model.ok());
+  EXPECT_NE(model.status().message().find("does not fit the model config"), std::string::npos) << model.status();
+
+  RestorerOptions no_config = Options();
+  no_config.checkpoint = testing::FixturePath("dit3b_a/weights.pth");
+  auto missing = Restorer::Create(no_config);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--config"), std::string::npos) << missing.status();
+}
+
+}  // namespace
+}  // namespace seedvr::infer
