@@ -1,6 +1,6 @@
 // Fuzz target for the tensor-file readers (safetensors and .pth).
 //   bazel build --config=fuzz //tests/fuzz:tensor_file_fuzzer
-//   bazel-bin/tests/fuzz/tensor_file_fuzzer -max_total_time=300 CORPUS_DIR
+//   .bazel/bin/tests/fuzz/tensor_file_fuzzer -max_total_time=300 CORPUS_DIR
 // Without --config=fuzz the same binary replays the files given on its
 // command line, so the target always builds and its corpus can be rerun.
 #include <unistd.h>
