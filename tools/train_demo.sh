@@ -7,8 +7,8 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 bash tools/setup.sh
 bazel build //tools:make_demo_data //tools:prepare_text_embeddings //tools:train
-[ -d data/demo/hq ] || bazel-bin/tools/make_demo_data --out data/demo --width 320 --height 192 --frames 17 --clips 6
-[ -d data/demo_eval/hq ] || bazel-bin/tools/make_demo_data --out data/demo_eval --width 320 --height 192 --frames 17 --clips 4 --seed 1000
+[ -d data/demo/hq ] || .bazel/bin/tools/make_demo_data --out data/demo --width 320 --height 192 --frames 17 --clips 6
+[ -d data/demo_eval/hq ] || .bazel/bin/tools/make_demo_data --out data/demo_eval --width 320 --height 192 --frames 17 --clips 4 --seed 1000
 [ -f data/demo/text_embeddings.safetensors ] ||
-  bazel-bin/tools/prepare_text_embeddings --config configs/tiny.yaml --out data/demo/text_embeddings.safetensors
-bazel-bin/tools/train --config configs/tiny.yaml "$@"
+  .bazel/bin/tools/prepare_text_embeddings --config configs/tiny.yaml --out data/demo/text_embeddings.safetensors
+.bazel/bin/tools/train --config configs/tiny.yaml "$@"

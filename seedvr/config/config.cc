@@ -104,7 +104,6 @@ void TrainFields(V& v, TrainConfig& c) {
     s("vae_checkpoint", t.vae_checkpoint);
     s("sample_posterior", t.sample_posterior);
     s("text_embeddings", t.text_embeddings);
-    s("device", t.device, OneOf({"auto", "cpu", "cuda"}));
     s("eval_root", t.eval_root);
     s("eval_clips", t.eval_clips, InRange<int64_t>(0, 100000));
   });
@@ -145,6 +144,11 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
   }
   if (c.optimizer.betas[0] < 0 || c.optimizer.betas[0] >= 1 || c.optimizer.betas[1] < 0 || c.optimizer.betas[1] >= 1) {
     e.push_back("optimizer.betas: expected two values in [0, 1)");
+  }
+  if (c.discriminator.type == "dit" && c.loss.lambda_r1 > 0) {
+    e.push_back(absl::StrCat("loss.lambda_r1: the dit discriminator cannot take exact R1 (its fused attention has no "
+                             "double backward, as in APT); set it to 0 and use loss.lambda_ar1 / loss.lambda_ar2, got ",
+                             c.loss.lambda_r1));
   }
   for (int64_t layer : c.discriminator.dit_feature_layers) {
     if (c.discriminator.type == "dit" && (layer < 0 || layer >= c.model.num_layers)) {

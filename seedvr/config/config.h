@@ -73,7 +73,6 @@ struct TrainingConfig {
   // variance is meaningless).
   bool sample_posterior = true;
   std::string text_embeddings;     // from prepare_text_embeddings
-  std::string device = "auto";     // auto | cpu | cuda
   // Held-out clips (eval_root/hq, optional eval_root/lq) on which the EMA
   // generator's restoration is measured at the start and the end.
   std::string eval_root;

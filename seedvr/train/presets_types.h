@@ -3,6 +3,7 @@
 #pragma once
 
 #include "seedvr/losses/adversarial.h"
+#include "seedvr/models/discriminator/dit.h"
 #include "seedvr/models/discriminator/patch.h"
 #include "seedvr/models/discriminator/video.h"
 #include "seedvr/parallel/parallelism.h"
@@ -20,5 +21,8 @@ using PatchRpGAN = SingleProcessTrainer<PatchDiscriminator, losses::RpGAN>;
 using VideoNonSaturating = SingleProcessTrainer<VideoDiscriminator, losses::NonSaturating>;
 using VideoHinge = SingleProcessTrainer<VideoDiscriminator, losses::Hinge>;
 using VideoRpGAN = SingleProcessTrainer<VideoDiscriminator, losses::RpGAN>;
+using DiTNonSaturating = SingleProcessTrainer<DiTDiscriminator, losses::NonSaturating>;
+using DiTHinge = SingleProcessTrainer<DiTDiscriminator, losses::Hinge>;
+using DiTRpGAN = SingleProcessTrainer<DiTDiscriminator, losses::RpGAN>;
 
 }  // namespace seedvr::train

@@ -17,6 +17,7 @@
 #include "seedvr/data/loader.h"
 #include "seedvr/data/video_pair_dataset.h"
 #include "seedvr/models/dit/dit_weights.h"
+#include "seedvr/models/discriminator/dit.h"
 #include "seedvr/models/dit/nadit.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
@@ -27,11 +28,24 @@
 
 namespace seedvr::train {
 
-// Builds the discriminator a preset names from the config.
+// Builds the discriminator a preset names from the config. The DiT
+// discriminator starts from the generator's initial weights (the released
+// checkpoint, or the same random init).
 template <class D>
-D MakeDiscriminator(const TrainConfig& c) {
-  const int64_t in = c.discriminator.input == "pixel" ? c.vae.out_channels : c.vae.latent_channels;
-  return D(typename D::Impl::Options{in, c.discriminator.base_channels, c.discriminator.num_layers});
+absl::StatusOr<D> MakeDiscriminator(const TrainConfig& c, dit::NaDiT& generator, const at::Tensor& text) {
+  if constexpr (std::is_same_v<D, DiTDiscriminator>) {
+    if (c.discriminator.input != "latent") {
+      return absl::InvalidArgumentError("discriminator.input: the dit discriminator judges latents, got pixel");
+    }
+    D d(DiTDiscriminatorOptions{c.model, c.discriminator.dit_feature_layers, c.discriminator.dit_timestep_shift, text});
+    TensorList init;
+    for (const auto& p : generator->named_parameters()) init.push_back({p.key(), p.value().detach()});
+    if (auto s = LoadDiTWeights(*d->backbone, init); !s.ok()) return s;
+    return d;
+  } else {
+    const int64_t in = c.discriminator.input == "pixel" ? c.vae.out_channels : c.vae.latent_channels;
+    return D(typename D::Impl::Options{in, c.discriminator.base_channels, c.discriminator.num_layers});
+  }
 }
 
 // Everything a trainer needs besides the config, built in dependency order
@@ -80,8 +94,11 @@ absl::StatusOr<Assembly<TrainerT>> Assemble(const TrainConfig& c, int rank = 0, 
   if (!c.training.vae_checkpoint.empty()) {
     if (auto s = vae::LoadVAEWeights(*vae, c.training.vae_checkpoint); !s.ok()) return s;
   }
+  const at::Tensor text_pos = text->pos.to(at::kFloat);
+  auto discriminator = MakeDiscriminator<D>(c, model, text_pos);
+  if (!discriminator.ok()) return discriminator.status();
   a.loader = std::make_unique<data::DataLoader>(a.dataset.get(), data::LoaderOptions::FromConfig(c.data, rank, world_size));
-  a.trainer = std::make_unique<TrainerT>(c, SeedVR2Generator(model, text->pos.to(at::kFloat)), MakeDiscriminator<D>(c),
+  a.trainer = std::make_unique<TrainerT>(c, SeedVR2Generator(model, text_pos), *std::move(discriminator),
                                          LatentCodec(vae), a.loader.get(), typename TrainerT::ParallelismType{});
   return a;
 }

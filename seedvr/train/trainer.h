@@ -112,6 +112,7 @@ class Trainer {
     SetRequiresGrad(d_->parameters(), true);
     double d_adv = 0, r1 = 0, ar1 = 0, ar2 = 0, d_norm = 0;
     for (int64_t k = 0; k < config_.training.d_steps; ++k) {
+      ResampleDiscriminator();
       d_opt_.ZeroGrad();
       const bool r1_due = lazy_r1_.Due(d_step_);
       for (const Batch& b : batches) {
@@ -152,6 +153,7 @@ class Trainer {
 
     // Generator, with D frozen so feature matching only moves G.
     SetRequiresGrad(d_->parameters(), false);
+    ResampleDiscriminator();
     g_opt_.ZeroGrad();
     double g_adv = 0, fm = 0, l1 = 0;
     for (const Batch& b : batches) {
@@ -345,6 +347,12 @@ class Trainer {
   }
 
   at::Tensor Randn(const at::Tensor& like) { return at::randn(like.sizes(), gen_, like.options()); }
+
+  // Discriminators with their own noise (the DiT discriminator's timesteps)
+  // draw it once per update from the trainer's generator.
+  void ResampleDiscriminator() {
+    if constexpr (requires { d_->Resample(gen_); }) d_->Resample(gen_);
+  }
 
   // What D judges: latents, or pixels decoded by the frozen VAE.
   at::Tensor ToD(const at::Tensor& latents) {

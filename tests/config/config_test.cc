@@ -66,6 +66,7 @@ TEST(Config, OutOfRangeValuesAreRejected) {
   ExpectError(ParseTrainConfig("data:\n  crop_size: [250, 256]\n"), {"data.crop_size", "multiples of 16"});
   ExpectError(ParseTrainConfig("parallel:\n  sp_size: 3\n"), {"parallel.sp_size", "divisor of model.heads (20)"});
   ExpectError(ParseTrainConfig("model:\n  heads: 10\n"), {"model.heads", "vid_dim"});
+  ExpectError(ParseTrainConfig("discriminator:\n  type: dit\n"), {"loss.lambda_r1", "lambda_ar1"});
   ExpectError(ParseTrainConfig("model:\n  num_layers: 4\n  window: [[4, 3, 3]]\n"), {"model.window", "one entry per layer (4)"});
 }
 

@@ -17,6 +17,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -98,6 +99,43 @@ class NaDiTImpl : public torch::nn::Module {
   // compute_dtype "bfloat16").
   at::Tensor forward(const at::Tensor& vid, const at::Tensor& vid_shape, const at::Tensor& txt,
                      const at::Tensor& txt_shape, const at::Tensor& timestep) {
+    return Run(vid, vid_shape, txt, txt_shape, timestep, {}, nullptr);
+  }
+
+  // The video tokens [L/patch, vid_dim] after each block in `layers`
+  // (ascending); the blocks after the last one are not run. For
+  // discriminators built on the DiT backbone.
+  std::vector<at::Tensor> Features(const at::Tensor& vid, const at::Tensor& vid_shape, const at::Tensor& txt,
+                                   const at::Tensor& txt_shape, const at::Tensor& timestep,
+                                   const std::vector<int64_t>& layers) {
+    TORCH_CHECK(!layers.empty() && std::is_sorted(layers.begin(), layers.end()) && layers.front() >= 0 &&
+                    layers.back() < config_.num_layers,
+                "NaDiT::Features: layers must be ascending in [0, ", config_.num_layers, ")");
+    std::vector<at::Tensor> features;
+    Run(vid, vid_shape, txt, txt_shape, timestep, layers, &features);
+    return features;
+  }
+
+  const DiTConfig& config() const { return config_; }
+  // Switches per-block gradient checkpointing after construction.
+  void set_gradient_checkpointing(bool on) { config_.gradient_checkpointing = on; }
+  void set_compute_dtype(const std::string& dtype) { config_.compute_dtype = dtype; }
+  MMBlock block(int64_t i) const { return block_list_.at(i); }
+
+  PatchLinear vid_in{nullptr};
+  torch::nn::Linear txt_in{nullptr};
+  TimeEmbedding emb_in{nullptr};
+  torch::nn::ModuleList blocks{nullptr};
+  RMSNorm vid_out_norm{nullptr};
+  OutAda vid_out_ada{nullptr};
+  PatchLinear vid_out{nullptr};
+
+ private:
+  // The forward pass; with `features`, collects the video tokens after the
+  // blocks in `taps` and stops after the last of them.
+  at::Tensor Run(const at::Tensor& vid, const at::Tensor& vid_shape, const at::Tensor& txt,
+                 const at::Tensor& txt_shape, const at::Tensor& timestep, const std::vector<int64_t>& taps,
+                 std::vector<at::Tensor>* features) {
     const auto& c = config_;
     const Grid3 patch = c.patch_size;
     CheckInputs(vid, vid_shape, txt, txt_shape, timestep);
@@ -184,6 +222,10 @@ class NaDiTImpl : public torch::nn::Module {
                              : block_list_[i]->forward(x_v, x_t, emb, *ctx);
       x_v = outs[0];
       if (outs.size() > 1) x_t = outs[1];
+      if (features != nullptr && std::find(taps.begin(), taps.end(), i) != taps.end()) {
+        features->push_back(x_v);
+        if (i == taps.back()) return at::Tensor();
+      }
     }
 
     if (vid_out_norm) {
@@ -205,21 +247,6 @@ class NaDiTImpl : public torch::nn::Module {
     return batch == 1 ? outs[0] : at::cat(outs);
   }
 
-  const DiTConfig& config() const { return config_; }
-  // Switches per-block gradient checkpointing after construction.
-  void set_gradient_checkpointing(bool on) { config_.gradient_checkpointing = on; }
-  void set_compute_dtype(const std::string& dtype) { config_.compute_dtype = dtype; }
-  MMBlock block(int64_t i) const { return block_list_.at(i); }
-
-  PatchLinear vid_in{nullptr};
-  torch::nn::Linear txt_in{nullptr};
-  TimeEmbedding emb_in{nullptr};
-  torch::nn::ModuleList blocks{nullptr};
-  RMSNorm vid_out_norm{nullptr};
-  OutAda vid_out_ada{nullptr};
-  PatchLinear vid_out{nullptr};
-
- private:
   static std::string PlanKey(const Grid3& counts, WindowMethod m) {
     return std::to_string(counts[0]) + "x" + std::to_string(counts[1]) + "x" + std::to_string(counts[2]) + ":" +
            WindowMethodName(m);

@@ -1,13 +1,16 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "seedvr/models/discriminator/dit.h"
 #include "seedvr/models/discriminator/patch.h"
 #include "seedvr/models/discriminator/video.h"
 
 namespace seedvr {
 namespace {
 
-static_assert(Discriminator<PatchDiscriminator> && Discriminator<VideoDiscriminator>);
+static_assert(Discriminator<PatchDiscriminator> && Discriminator<VideoDiscriminator> && Discriminator<DiTDiscriminator>);
 
 TEST(PatchDiscriminator, LogitMapAndFeaturesOnALatentClip) {
   PatchDiscriminator d(PatchDiscriminatorOptions{16, 8, 3});
@@ -50,6 +53,35 @@ TEST(Discriminators, GradientsReachTheInput) {
     logits.sum().backward();
     EXPECT_GT(x.grad().abs().sum().item<float>(), 0) << which;
   }
+}
+
+TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
+  DiTConfig c;
+  c.vid_dim = 32;
+  c.txt_dim = 32;
+  c.emb_dim = 192;
+  c.heads = 2;
+  c.head_dim = 16;
+  c.num_layers = 3;
+  c.mm_layers = 1;
+  c.txt_in_dim = 8;
+  c.rope_dim = 12;
+  c.block_type.assign(3, "mmdit_sr");
+  c.window.assign(3, {4, 3, 3});
+  c.window_method = {"720pwin_by_size_bysize", "720pswin_by_size_bysize", "720pwin_by_size_bysize"};
+  DiTDiscriminator d(DiTDiscriminatorOptions{c, {0, 2}, 12.0, at::randn({5, 8})});
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
+  d->Resample(gen);
+  at::Tensor x = at::randn({2, 16, 2, 8, 8}, at::kFloat);
+  DiscriminatorOutput a = d->forward(x), b = d->forward(x);
+  EXPECT_EQ(a.logits.sizes(), (std::vector<int64_t>{2, 1}));
+  EXPECT_TRUE(at::equal(a.logits, b.logits));  // same draw within an update (R1, aR1/aR2 need it)
+  ASSERT_EQ(a.features.size(), 2u);
+  EXPECT_EQ(a.features[0].sizes(), (std::vector<int64_t>{2 * 2 * 4 * 4, 32}));
+  d->Resample(gen);
+  EXPECT_FALSE(at::equal(d->forward(x).logits, a.logits));
+  // The backbone keeps the DiT's official key names under "backbone.".
+  EXPECT_TRUE(d->named_parameters().contains("backbone.blocks.0.attn.proj_qkv.vid.weight"));
 }
 
 }  // namespace
