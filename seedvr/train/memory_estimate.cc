@@ -1,0 +1,378 @@
+#include "seedvr/train/memory_estimate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "seedvr/models/dit/dit_shapes.h"
+#include "seedvr/models/dit/window.h"
+#include "seedvr/models/vae/memory_plan.h"
+
+namespace seedvr::train {
+namespace {
+
+constexpr double kF32 = 4, kBf16 = 2;
+
+bool IsBf16(const DiTConfig& c) { return c.compute_dtype == "bfloat16" || c.compute_dtype == "bf16"; }
+
+// Bytes one DiT block saves for backward per token of a stream, counted from
+// what autograd keeps in models/dit/block.h, layers.h and attention.h (e =
+// activation bytes: 2 under bf16 autocast, 4 in fp32):
+//   RMSNorm (attn, mlp): its fp32 input (a copy under bf16)       2 x 4D
+//   Modulate: the normalised tensor (for d scale)                 2 x eD
+//   Linear inputs: qkv, MLP in                                    2 x eD
+//   Gate: the gated branch outputs                                2 x eD
+//   q/k RMSNorm: fp32 normalised q, k (for d weight), and their
+//     input: fp32 copies under bf16 (8I), else the qkv output
+//     the fp32 views keep alive (12I)                             8I + 8I | 12I
+//   attention (flash-style kernels): q, k, v, out + logsumexp     4eI + 4H
+//   proj_out input                                                eI
+//   MLP hidden: SwiGLU gate, silu(gate), up, product (proj_out
+//     input); GELU: pre- and post-activation                      4eHm | 2eHm
+//   rsqrt statistics                                              4(2 + 2H)
+// RoPE saves nothing per token (it multiplies by constant tables) and the
+// window gathers save only their indices.
+double BlockBytesPerToken(const DiTConfig& c, bool bf16) {
+  const double e = bf16 ? kBf16 : kF32;
+  const double d = static_cast<double>(c.vid_dim);
+  const double inner = static_cast<double>(c.heads * c.head_dim);
+  const double heads = static_cast<double>(c.heads);
+  const double hidden = static_cast<double>(DiTMlpHidden(c));
+  const double norms = 2 * kF32 * d;
+  const double modulate_linear_gate = 6 * e * d;
+  const double qk_norm = 8 * inner + (bf16 ? 8 * inner : 12 * inner);
+  const double attention = 4 * e * inner + kF32 * heads + e * inner;
+  const double mlp = (c.mlp_type == "swiglu" ? 4 : 2) * e * hidden;
+  const double stats = kF32 * (2 + 2 * heads);
+  return norms + modulate_linear_gate + qk_norm + attention + mlp + stats;
+}
+
+// Bytes the attention saves per text token of each window: every (window ||
+// text) segment holds its own copy of the text's k, v, q and output
+// (q and output only where the text output is needed: all but the last layer).
+double TextCopyBytesPerToken(const DiTConfig& c, bool bf16, bool need_txt) {
+  const double e = bf16 ? kBf16 : kF32;
+  const double inner = static_cast<double>(c.heads * c.head_dim);
+  return (need_txt ? 4 : 2) * e * inner + (need_txt ? kF32 * c.heads : 0);
+}
+
+// Fraction of one block's saved tensors that backward holds as gradients of
+// the intermediates while it walks the block (grad of the MLP hidden, of
+// q/k/v, ...): about half of them at once.
+constexpr double kBackwardWorkingSet = 0.5;
+
+int64_t ResnetParams(int64_t in, int64_t out) {
+  int64_t n = 2 * in + (in * out * 27 + out) + 2 * out + (out * out * 27 + out);
+  if (in != out) n += in * out + out;
+  return n;
+}
+
+// Latent discriminator activations of one forward with autograd: each layer
+// keeps its conv input, the norm's input and statistics and the activation.
+double PatchActivationBytes(const TrainConfig& c, int64_t in_ch, int64_t t, int64_t h, int64_t w) {
+  const auto& d = c.discriminator;
+  double bytes = static_cast<double>(in_ch) * t * h * w * kF32;
+  for (int64_t i = 0; i <= d.num_layers; ++i) {
+    if (i < d.num_layers) {
+      h = std::max<int64_t>(h / 2, 1);
+      w = std::max<int64_t>(w / 2, 1);
+    }
+    const int64_t out = std::min(d.base_channels << i, d.base_channels * 8);
+    bytes += 3.0 * static_cast<double>(out) * t * h * w * kF32;
+  }
+  return bytes;
+}
+
+double VideoDActivationBytes(const TrainConfig& c, int64_t in_ch, int64_t t, int64_t h, int64_t w) {
+  const auto& d = c.discriminator;
+  int64_t ch = d.base_channels;
+  double bytes = static_cast<double>(in_ch + 2 * ch) * t * h * w * kF32;
+  for (int64_t i = 0; i < d.num_layers; ++i) {
+    const int64_t out = std::min(ch * 2, d.base_channels * 8);
+    bytes += 3.0 * static_cast<double>(ch) * t * h * w * kF32;  // conv0 in/out, activation
+    t = t > 1 ? (t + 1) / 2 : 1;
+    h = std::max<int64_t>((h + 1) / 2, 1);
+    w = std::max<int64_t>((w + 1) / 2, 1);
+    bytes += 4.0 * static_cast<double>(out) * t * h * w * kF32;  // conv1, skip, sum
+    ch = out;
+  }
+  return bytes;
+}
+
+struct DiTActivations {
+  double full = 0;          // every block's saved tensors
+  double checkpointed = 0;  // block inputs + one recomputed block
+  double per_block_max = 0;
+  double block_bytes_per_token = 0;
+  int64_t max_windows = 0;
+};
+
+// Saved activations of one DiT forward with autograd over `clips` clips of
+// `grid` tokens (after patchify) and `text` text tokens each.
+DiTActivations DiTActivationBytes(const DiTConfig& c, const dit::Grid3& grid, int64_t text, int64_t clips) {
+  const bool bf16 = IsBf16(c);
+  const double e = bf16 ? kBf16 : kF32;
+  const double nv = static_cast<double>(grid[0] * grid[1] * grid[2]);
+  const double nt = static_cast<double>(text);
+  DiTActivations a;
+  a.block_bytes_per_token = BlockBytesPerToken(c, bf16);
+  double blocks = 0;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const dit::Grid3 counts = i < static_cast<int64_t>(c.window.size()) ? c.window[i] : dit::Grid3{4, 3, 3};
+    const std::string method = i < static_cast<int64_t>(c.window_method.size())
+                                   ? c.window_method[i]
+                                   : (i % 2 == 0 ? "720pwin_by_size_bysize" : "720pswin_by_size_bysize");
+    const auto m = dit::ParseWindowMethod(method).value_or(dit::WindowMethod::kRegular720p);
+    const int64_t windows = static_cast<int64_t>(dit::MakeWindows(grid, counts, m).size());
+    a.max_windows = std::max(a.max_windows, windows);
+    const bool last = i + 1 == c.num_layers;
+    // The last layer's text stream skips the MLP; count it whole (small).
+    const double block = (nv + nt) * a.block_bytes_per_token +
+                         static_cast<double>(windows) * nt * TextCopyBytesPerToken(c, bf16, !last);
+    blocks += block;
+    a.per_block_max = std::max(a.per_block_max, block);
+  }
+  // Outside the blocks: patch-in output, output RMSNorm (fp32 input),
+  // modulation and vid_out input.
+  const double head = nv * (kF32 + 3 * e) * static_cast<double>(c.vid_dim);
+  const double working = kBackwardWorkingSet * a.per_block_max;
+  const double inputs = static_cast<double>(c.num_layers) * (nv + nt) * e * static_cast<double>(c.vid_dim);
+  a.full = clips * (blocks + head + working);
+  a.checkpointed = clips * (inputs + a.per_block_max + head + working);
+  a.per_block_max *= clips;
+  return a;
+}
+
+double GiB(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
+
+}  // namespace
+
+int64_t CountVAEParameters(const VAEConfig& v) {
+  const int64_t n = static_cast<int64_t>(v.block_out_channels.size());
+  if (n == 0) return 0;
+  const auto& ch = v.block_out_channels;
+  const int64_t top = ch[n - 1];
+  const int64_t mid = 2 * ResnetParams(top, top) + 2 * top + 4 * (top * top + top);
+  // Encoder.
+  int64_t enc = v.in_channels * ch[0] * 27 + ch[0];
+  int64_t in = ch[0];
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t r = 0; r < v.layers_per_block; ++r) {
+      enc += ResnetParams(in, ch[i]);
+      in = ch[i];
+    }
+    if (i < n - 1) {
+      const bool temporal = i >= n - 1 - v.temporal_scale_num;
+      enc += ch[i] * ch[i] * (temporal ? 27 : 9) + ch[i];
+    }
+  }
+  enc += mid + 2 * top + top * 2 * v.latent_channels * 27 + 2 * v.latent_channels;
+  // Decoder: one more resnet per block; MAGViT-style upsamplers.
+  int64_t dec = v.latent_channels * top * 27 + top + mid;
+  in = top;
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t c = ch[n - 1 - i];
+    for (int64_t r = 0; r <= v.layers_per_block; ++r) {
+      dec += ResnetParams(in, c);
+      in = c;
+    }
+    if (i < n - 1) {
+      const bool temporal = i < v.temporal_scale_num;
+      const int64_t factor = 4 * (temporal ? 2 : 1);
+      dec += c * c * factor + c * factor + c * c * 27 + c;
+    }
+  }
+  dec += 2 * ch[0] + ch[0] * v.out_channels * 27 + v.out_channels;
+  return enc + dec;
+}
+
+int64_t CountDiscriminatorParameters(const TrainConfig& config) {
+  const auto& d = config.discriminator;
+  const int64_t in0 = d.input == "pixel" ? config.vae.out_channels : config.vae.latent_channels;
+  if (d.type == "patch") {
+    int64_t n = 0, in = in0;
+    for (int64_t i = 0; i <= d.num_layers; ++i) {
+      const bool down = i < d.num_layers;
+      const int64_t out = std::min(d.base_channels << i, d.base_channels * 8);
+      n += in * out * (down ? 48 : 27) + (i == 0 ? out : 0);
+      if (i > 0) n += 2 * out;  // instance norm affine
+      in = out;
+    }
+    return n + in * 27 + 1;
+  }
+  if (d.type == "video") {
+    int64_t ch = d.base_channels;
+    int64_t n = in0 * ch + ch;
+    for (int64_t i = 0; i < d.num_layers; ++i) {
+      const int64_t out = std::min(ch * 2, d.base_channels * 8);
+      n += ch * ch * 27 + ch + ch * out * 27 + out + ch * out;
+      ch = out;
+    }
+    return n + (ch + 1) * ch * 27 + ch + ch * ch + ch + ch + 1;
+  }
+  // dit: a copy of the generator's DiT plus one query head per tapped layer
+  // (query, proj_q, proj_kv), a LayerNorm and the logit projection.
+  const int64_t dim = config.model.vid_dim;
+  const int64_t taps = static_cast<int64_t>(d.dit_feature_layers.size());
+  return CountDiTParameters(config.model) + taps * (dim + dim * dim + dim + 2 * dim * dim + 2 * dim) +
+         2 * taps * dim + taps * dim + 1;
+}
+
+std::vector<std::pair<std::string, double>> MemoryEstimate::Parts() const {
+  return {{"generator weights (fp32)", weights},
+          {"gradients (fp32)", gradients},
+          {"AdamW moments (fp32)", optimizer},
+          {"EMA copy (fp32)", ema},
+          {"bf16 weight copies (autocast)", autocast_weights},
+          {"discriminator (weights+grads+AdamW)", discriminator_state},
+          {"discriminator activations", discriminator_activations},
+          {"DiT activations, checkpointed", activations_checkpointed},
+          {"DiT activations, no checkpointing", activations_full},
+          {"VAE weights (fp32)", vae_weights},
+          {"VAE encode peak + clips", vae_encode},
+          {"total (peak)", total}};
+}
+
+absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const MemoryOptions& o) {
+  const DiTConfig& m = config.model;
+  if (absl::Status s = ValidateDiTConfig(m); !s.ok()) return s;
+  MemoryEstimate r;
+  r.dp_size = std::max<int64_t>(o.dp_size, 1);
+  r.sp_size = o.sp_size > 0 ? o.sp_size : std::max<int64_t>(config.parallel.sp_size, 1);
+  r.sharded = o.sharded >= 0 ? o.sharded == 1 : config.parallel.strategy == "sharded";
+  r.checkpointing = o.checkpointing >= 0 ? o.checkpointing == 1 : m.gradient_checkpointing;
+  r.bf16 = IsBf16(m);
+  r.text_tokens = std::max<int64_t>(o.text_tokens, 0);
+  if (m.heads % r.sp_size != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sp_size ", r.sp_size, " must divide model.heads (", m.heads, ")"));
+  }
+  const int64_t crop_h = config.data.crop_size.h, crop_w = config.data.crop_size.w;
+  const int64_t spatial = config.vae.spatial_downsample_factor;
+  const int64_t tfac = std::max<int64_t>(config.vae.temporal_downsample_factor, 1);
+  const int64_t unit_h = spatial * m.patch_size[1], unit_w = spatial * m.patch_size[2];
+  if (crop_h <= 0 || crop_w <= 0 || crop_h % unit_h != 0 || crop_w % unit_w != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("data.crop_size must be positive multiples of ", unit_h, "x",
+                                                   unit_w, " (VAE x patch), got ", crop_h, "x", crop_w));
+  }
+  // The VAE's 4n+1 rule; with sequence parallel the clip is padded further so
+  // that (T - 1) is a multiple of 4 * sp_size (the official cut_videos).
+  int64_t frames = data::RoundUpTo4nPlus1(config.data.num_frames);
+  if (r.sp_size > 1) {
+    const int64_t unit = tfac * r.sp_size;
+    frames = ((frames - 1 + unit - 1) / unit) * unit + 1;
+  }
+  r.frames = frames;
+  r.latent_frames = (frames - 1) / tfac + 1;
+  const dit::Grid3 grid = {r.latent_frames / m.patch_size[0], crop_h / unit_h, crop_w / unit_w};
+  r.video_tokens = grid[0] * grid[1] * grid[2];
+  const int64_t batch = std::max<int64_t>(config.training.batch_size, 1);
+
+  // Parameter-derived parts.
+  r.generator_params = CountDiTParameters(m);
+  const double p = static_cast<double>(r.generator_params);
+  const double shard = r.sharded ? static_cast<double>(r.dp_size) : 1.0;
+  r.weights = p * kF32;
+  r.gradients = p * kF32 / shard;
+  // Plus the largest tensor's step temporaries (sqrt, denominator).
+  int64_t largest = 0;
+  for (const auto& t : DiTStateDictShapes(m)) {
+    int64_t n = 1;
+    for (int64_t s : t.shape) n *= s;
+    largest = std::max(largest, n);
+  }
+  r.optimizer = 2 * p * kF32 / shard + 2.0 * static_cast<double>(largest) * kF32;
+  r.ema = p * kF32;
+  r.autocast_weights = r.bf16 ? p * kBf16 : 0;
+
+  r.discriminator_params = CountDiscriminatorParameters(config);
+  r.discriminator_state = static_cast<double>(r.discriminator_params) * 4 * kF32;
+  const auto& dc = config.discriminator;
+  const bool pixel = dc.input == "pixel";
+  const int64_t d_ch = pixel ? config.vae.out_channels : config.vae.latent_channels;
+  const int64_t dt = pixel ? frames : r.latent_frames;
+  const int64_t dh = pixel ? crop_h : crop_h / spatial, dw = pixel ? crop_w : crop_w / spatial;
+  double d_forward = 0;
+  if (dc.type == "patch") {
+    d_forward = PatchActivationBytes(config, d_ch, dt, dh, dw);
+  } else if (dc.type == "video") {
+    d_forward = VideoDActivationBytes(config, d_ch, dt, dh, dw);
+  } else {
+    const int64_t deepest = dc.dit_feature_layers.empty()
+                                ? m.num_layers
+                                : *std::max_element(dc.dit_feature_layers.begin(), dc.dit_feature_layers.end()) + 1;
+    DiTConfig backbone = m;
+    backbone.num_layers = std::min<int64_t>(deepest, m.num_layers);
+    const DiTActivations a = DiTActivationBytes(backbone, grid, r.text_tokens, 1);
+    d_forward = r.checkpointing ? a.checkpointed : a.full;
+  }
+  if (pixel) {
+    // The frozen decoder runs with autograd to the latents: far more than its
+    // no-grad peak; a rough 4x of memory_plan's live-copy estimate.
+    d_forward += 4 * vae::EstimateDecodeBytes(config.vae, r.latent_frames, crop_h, crop_w, 4);
+  }
+  // D step: real and fake graphs alive together, R1 / approximated R1/R2
+  // (double backward or extra forwards) roughly doubling them.
+  const bool penalties = config.loss.lambda_r1 > 0 || config.loss.lambda_ar1 > 0 || config.loss.lambda_ar2 > 0;
+  r.discriminator_activations = batch * d_forward * 2 * (penalties ? 2 : 1) / r.sp_size;
+
+  const DiTActivations act = DiTActivationBytes(m, grid, r.text_tokens, batch);
+  r.block_bytes_per_token = act.block_bytes_per_token;
+  r.max_windows = act.max_windows;
+  r.activations_full = act.full / r.sp_size;
+  r.activations_checkpointed = act.checkpointed / r.sp_size;
+  r.activations = r.checkpointing ? r.activations_checkpointed : r.activations_full;
+
+  r.vae_params = CountVAEParameters(config.vae);
+  r.vae_weights = static_cast<double>(r.vae_params) * kF32;
+  const vae::VAEPlan plan = vae::PlanEncode(config.vae, frames, crop_h, crop_w, 4);
+  const double clip = 3.0 * frames * crop_h * crop_w * kF32;
+  r.vae_encode = batch * (plan.estimate_gb * 1e9 + 2 * clip);
+
+  const double resident = r.weights + r.gradients + r.optimizer + r.ema + r.discriminator_state + r.vae_weights;
+  r.total = resident + std::max(r.autocast_weights + r.activations + r.discriminator_activations, r.vae_encode);
+  return r;
+}
+
+absl::StatusOr<GpuLayout> MinimumGpus(const TrainConfig& config, double card_bytes, int64_t max_gpus,
+                                      int64_t text_tokens) {
+  if (card_bytes <= 0) return absl::InvalidArgumentError("card memory must be positive");
+  MemoryOptions base;
+  base.text_tokens = text_tokens;
+  auto single = EstimateMemory(config, base);
+  if (!single.ok()) return single.status();
+  for (int64_t gpus = 1; gpus <= max_gpus; ++gpus) {
+    std::optional<GpuLayout> best;
+    for (int64_t sp = 1; sp <= gpus; ++sp) {
+      if (gpus % sp != 0 || config.model.heads % sp != 0) continue;
+      for (int sharded : {0, 1}) {
+        const int64_t dp = gpus / sp;
+        if (sharded == 1 && dp == 1) continue;
+        MemoryOptions o = base;
+        o.dp_size = dp;
+        o.sp_size = sp;
+        o.sharded = sharded;
+        auto e = EstimateMemory(config, o);
+        if (!e.ok()) return e.status();
+        if (e->total > card_bytes) continue;
+        if (!best || e->total < best->estimate.total) best = GpuLayout{gpus, dp, sp, sharded == 1, *e};
+      }
+    }
+    if (best) return *best;
+  }
+  // What never shrinks with more GPUs: weights, EMA, bf16 copies, D and VAE.
+  const MemoryEstimate& s = *single;
+  const double floor = s.weights + s.ema + s.autocast_weights + s.discriminator_state + s.vae_weights;
+  return absl::ResourceExhaustedError(absl::StrFormat(
+      "does not fit on %d GPUs of %.1f GiB: the unsharded parts alone (fp32 weights %.1f + EMA %.1f + bf16 copies "
+      "%.1f + discriminator %.1f + VAE %.1f = %.1f GiB) %s; one GPU would need %.1f GiB. Lower batch_size, "
+      "crop_size or num_frames, enable model.gradient_checkpointing, or use a larger card.",
+      max_gpus, GiB(card_bytes), GiB(s.weights), GiB(s.ema), GiB(s.autocast_weights), GiB(s.discriminator_state),
+      GiB(s.vae_weights), GiB(floor), floor > card_bytes ? "exceed the card" : "plus activations exceed the card",
+      GiB(s.total)));
+}
+
+}  // namespace seedvr::train

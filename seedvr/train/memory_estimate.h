@@ -1,0 +1,109 @@
+// Per-device memory of one APT training step, estimated from a TrainConfig
+// without LibTorch: what the trainer (train/trainer.h) holds, part by part,
+// so a user can pick batch, crop, frames, sequence parallel and sharding for
+// a card before allocating anything.
+//
+// What the estimate models (bytes per device):
+//   weights        generator fp32 master copy (never sharded: ZeRO-2 style)
+//   gradients      fp32, divided by dp under parallel.strategy "sharded"
+//   optimizer      AdamW's two fp32 moments, divided by dp when sharded
+//   ema            fp32 shadow copy of the generator
+//   autocast       bf16 copies of the weights autocast caches for the
+//                  forward and autograd keeps for backward (bf16 only)
+//   discriminator  weights + gradients + AdamW moments, plus its activations
+//   activations    what the G step keeps for backward through the DiT,
+//                  divided by sp_size (Ulysses splits the sequence); with
+//                  gradient checkpointing the block inputs plus one
+//                  recomputed block, else every block's saved tensors
+//   vae            frozen fp32 weights + the encode peak of memory_plan.h
+//                  (HQ and LQ are encoded one after the other, without grad)
+//
+// Peak = everything resident + the larger of the two transient phases (the
+// G step's activations, the VAE encode of the next batch); both phases see
+// the gradients, which the trainer frees only at the next ZeroGrad.
+// Per-token activation bytes are counted tensor by tensor from what autograd
+// saves in models/dit/block.h and attention.h (see memory_estimate.cc), and
+// checked against measured peak RSS by tools/measure_memory.sh.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "seedvr/config/config.h"
+
+namespace seedvr::train {
+
+struct MemoryOptions {
+  int64_t dp_size = 1;          // data-parallel ranks (each holds batch_size clips)
+  int64_t sp_size = 0;          // 0: config.parallel.sp_size
+  int sharded = -1;             // -1: config.parallel.strategy == "sharded"; 0/1 force
+  int checkpointing = -1;       // -1: config.model.gradient_checkpointing; 0/1 force
+  int64_t text_tokens = 58;     // rows of the text embedding (released pos_emb: 58)
+};
+
+struct MemoryEstimate {
+  // What the figures were computed for.
+  int64_t generator_params = 0;
+  int64_t discriminator_params = 0;
+  int64_t vae_params = 0;
+  int64_t frames = 0;           // clip length after the 4n+1 and sequence-parallel padding
+  int64_t latent_frames = 0;    // T' = (frames - 1) / 4 + 1
+  int64_t video_tokens = 0;     // per clip: T' * (H/16) * (W/16)
+  int64_t text_tokens = 0;
+  int64_t max_windows = 0;      // most attention windows of one layer (each adds a text copy)
+  int64_t dp_size = 1, sp_size = 1;
+  bool sharded = false, checkpointing = false, bf16 = false;
+  double block_bytes_per_token = 0;  // saved for backward by one block, per video token
+
+  // Bytes per device.
+  double weights = 0;
+  double gradients = 0;
+  double optimizer = 0;
+  double ema = 0;
+  double autocast_weights = 0;
+  double discriminator_state = 0;        // weights + grads + AdamW
+  double discriminator_activations = 0;
+  double activations_checkpointed = 0;   // G step, per device, after the sp split
+  double activations_full = 0;
+  double activations = 0;                // the one the config selects
+  double vae_weights = 0;
+  double vae_encode = 0;                 // encode peak + the HQ/LQ clip tensors
+  double total = 0;                      // peak
+
+  // (name, bytes) in table order; `total` last.
+  std::vector<std::pair<std::string, double>> Parts() const;
+};
+
+// Validates what the estimate needs (model shapes, crop divisible by 16,
+// sp_size divides heads) and estimates one device's peak.
+absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const MemoryOptions& options = {});
+
+// Parameters of the configured discriminator (patch | video | dit), without LibTorch.
+int64_t CountDiscriminatorParameters(const TrainConfig& config);
+
+// Parameters of the causal VAE (encoder + decoder), without LibTorch:
+// 250,648,227 for the official configuration.
+int64_t CountVAEParameters(const VAEConfig& vae);
+
+// The smallest number of GPUs of `card_bytes` each that fits, with the
+// layout that fits best at that count.
+struct GpuLayout {
+  int64_t gpus = 0;
+  int64_t dp_size = 1;
+  int64_t sp_size = 1;
+  bool sharded = false;
+  MemoryEstimate estimate;
+};
+
+// Searches gpus = 1..max_gpus; at each count every sp_size dividing both the
+// count and the heads, dp = gpus / sp, with and without sharding (the
+// config's checkpointing is kept). Returns the first count with a layout
+// that fits (lowest peak among them), or ResourceExhausted naming the part
+// that alone does not fit.
+absl::StatusOr<GpuLayout> MinimumGpus(const TrainConfig& config, double card_bytes, int64_t max_gpus = 1024,
+                                      int64_t text_tokens = 58);
+
+}  // namespace seedvr::train
