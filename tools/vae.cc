@@ -1,17 +1,16 @@
 // `vae`: run the SeedVR causal video VAE from the command line.
 //
 //   vae run    --config VAE.yaml --weights W --inputs IO.safetensors --output OUT.safetensors
-//   vae encode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors
-//   vae decode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors
+//   vae encode --config VAE.yaml --weights W --input IN.safetensors|VIDEO --output OUT.safetensors
+//   vae decode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors|VIDEO
 //
 // `run` follows the parity-fixture format (shared/fixtures/README.md): it
 // encodes `video` and decodes `latent_in`, full-sequence and causally
 // sliced, writes the six outputs and prints max |diff| against reference
 // tensors of the same name found in the inputs file.
 //
-// Tensors are read and written through ReadClip/WriteClip below, which only
-// know safetensors today; video files (mp4, png) plug in there once the data
-// library's reader/writer is wired, without touching the subcommands.
+// Tensors are read and written through ReadClip/WriteClip below: safetensors
+// files, or video files (mp4, mkv, webm, avi, mov) for clips in [-1, 1].
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -31,6 +30,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/model_config.h"
+#include "seedvr/data/clip_tensor.h"
+#include "seedvr/data/video_reader.h"
+#include "seedvr/data/video_writer.h"
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
@@ -48,6 +50,7 @@ ABSL_FLAG(int64_t, tile, -1, "spatial tile edge in pixels: -1 from the memory pl
 ABSL_FLAG(int64_t, tile_overlap, -1, "tile overlap in pixels (multiple of 8); -1: config value");
 ABSL_FLAG(bool, cosine_ramp, false, "blend tile overlaps with a raised cosine instead of a linear ramp");
 ABSL_FLAG(double, memory_limit_gb, -1, "activation memory bound for the plan; -1: config value; 0: none");
+ABSL_FLAG(double, fps, 25.0, "decode: frame rate of a video output");
 ABSL_FLAG(bool, pad_frames, false, "encode: pad T to 4n+1 with copies of the last frame instead of failing");
 ABSL_FLAG(bool, sample, false, "encode: also write `latent`, a posterior sample (seeded by --seed)");
 ABSL_FLAG(uint64_t, seed, 666, "encode: seed of the posterior sample");
@@ -101,10 +104,13 @@ absl::StatusOr<vae::VideoVAE> BuildVAE() {
 // seedvr/data's reader, normalised to (1, 3, T, H, W) in [-1, 1]).
 absl::StatusOr<at::Tensor> ReadClip(const std::string& path, const std::string& name,
                                     const std::string& fallback) {
-  if (!absl::EndsWith(path, ".safetensors"))
-    return absl::UnimplementedError(absl::StrCat(
-        path, ": only .safetensors inputs are supported so far (video files come with the data "
-              "library)"));
+  if (!absl::EndsWith(path, ".safetensors")) {
+    auto info = data::ProbeVideo(path);
+    if (!info.ok()) return info.status();
+    auto clip = data::ReadClip(path, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)));
+    if (!clip.ok()) return clip.status();
+    return data::ClipToTensor(*clip, data::ClipLayout::kCTHW).unsqueeze(0);
+  }
   auto tensors = ReadSafetensors(path);
   if (!tensors.ok()) return tensors.status();
   const std::string want = name.empty() ? fallback : name;
@@ -115,9 +121,16 @@ absl::StatusOr<at::Tensor> ReadClip(const std::string& path, const std::string& 
 }
 
 absl::Status WriteClip(const std::string& path, const TensorList& out) {
-  if (!absl::EndsWith(path, ".safetensors"))
-    return absl::UnimplementedError(
-        absl::StrCat(path, ": only .safetensors outputs are supported so far"));
+  if (!absl::EndsWith(path, ".safetensors")) {
+    // A video file takes the decoded clip (1, 3, T, H, W) in [-1, 1].
+    if (out.size() != 1 || out[0].tensor.dim() != 5 || out[0].tensor.size(0) != 1 || out[0].tensor.size(1) != 3)
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": only a decoded clip can be written as video; use a .safetensors output"));
+    data::EncoderOptions enc;
+    enc.fps = absl::GetFlag(FLAGS_fps);
+    return data::WriteVideo(
+        path, data::TensorToClip(out[0].tensor[0].clamp(-1, 1).contiguous(), data::ClipLayout::kCTHW, enc.fps), enc);
+  }
   TensorList contiguous;
   for (const auto& nt : out) contiguous.push_back({nt.name, nt.tensor.contiguous()});
   return WriteSafetensors(path, contiguous);
@@ -232,9 +245,9 @@ int main(int argc, char** argv) {
       "      Fixture format: encodes `video`, decodes `latent_in`, full and sliced; writes\n"
       "      posterior_mean, posterior_logvar, decoded, mean_sliced, logvar_sliced,\n"
       "      decoded_sliced and prints max|diff| against same-named reference tensors.\n"
-      "  vae encode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors\n"
+      "  vae encode --config VAE.yaml --weights W --input IN.safetensors|VIDEO --output OUT.safetensors\n"
       "      `video` (B,3,T,H,W) in [-1,1], T = 4n+1 -> posterior_mean/logvar [, latent].\n"
-      "  vae decode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors\n"
+      "  vae decode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors|VIDEO\n"
       "      `latent` (B,16,T',h,w), or (T',h,w,16) scaled with --dit_layout -> `decoded`.\n\n"
       "Memory: --memory_limit_gb picks full / sliced / tiled per call; --slicing and --tile force.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
