@@ -249,6 +249,7 @@ constexpr FlagSpec kFlags[] = {
     {"save_dir", "checkpoint.save_dir", 1, true, "where checkpoints and logs go"},
     {"resume", "checkpoint.resume", 1, true, "checkpoint_<step>.pth to continue from"},
     {"max_steps", "training.max_steps", 1, false, "generator steps to train"},
+    {"keep_last", "checkpoint.keep_last", 1, false, "numbered checkpoints kept on disk (0 keeps all)"},
 };
 
 std::string Quote(const std::string& v) {

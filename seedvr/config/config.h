@@ -121,7 +121,7 @@ absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path,
 
 // The command line of the training tools: --config FILE (required) and the
 // user's flags --data_root --dit_checkpoint --batch_size --num_frames
-// --crop_size H W --sp_size --save_dir --resume --max_steps, plus repeatable
+// --crop_size H W --sp_size --save_dir --resume --max_steps --keep_last, plus repeatable
 // --set section.key=value. Later flags win over earlier ones; all win over
 // the file. `--help` is handled by the caller.
 absl::StatusOr<TrainConfig> ParseTrainCommandLine(const std::vector<std::string>& args);

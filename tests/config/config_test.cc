@@ -89,7 +89,7 @@ TEST(Config, SetOverridesAnyKey) {
 TEST(Config, CommandLineFlagsUseTheUsersNames) {
   auto r = ParseTrainCommandLine({"--config", "configs/train.yaml", "--data_root", "/videos/2024", "--batch_size", "2",
                                   "--num_frames=33", "--crop_size", "512", "512", "--sp_size", "2", "--save_dir", "out",
-                                  "--resume", "out/checkpoint_10.pth", "--dit_checkpoint", "true", "--set",
+                                  "--resume", "out/checkpoint_10.pth", "--dit_checkpoint", "true", "--keep_last", "3", "--set",
                                   "training.max_steps=2"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->data.data_root, "/videos/2024");
@@ -100,6 +100,7 @@ TEST(Config, CommandLineFlagsUseTheUsersNames) {
   EXPECT_EQ(r->checkpoint.resume, "out/checkpoint_10.pth");
   EXPECT_EQ(r->training.dit_checkpoint, "true");  // a path, never a YAML bool
   EXPECT_EQ(r->training.max_steps, 2);
+  EXPECT_EQ(r->checkpoint.keep_last, 3);
   EXPECT_FALSE(ParseTrainCommandLine({"--data_root", "x"}).ok());  // no --config
   auto bad = ParseTrainCommandLine({"--config", "configs/train.yaml", "--lr", "1"});
   ExpectError(bad, {"unknown flag --lr", "--crop_size H W"});
