@@ -71,6 +71,25 @@ TEST_F(TrainerTest, EveryPresetRunsTwoSteps) {
   }
 }
 
+// Pixel-space discriminators judge clips decoded by the frozen VAE, and the
+// generator's gradient flows back through the decoder.
+TEST_F(TrainerTest, PixelDiscriminatorTrainsThroughTheDecoder) {
+  std::string dir = testing::TempDir() + "/pixel";
+  TrainConfig c = Config(dir, {"training.max_steps=1", "discriminator.input=pixel", "discriminator.type=video"});
+  ASSERT_TRUE(Train(c).ok());
+  auto state = LoadCheckpoint(FinalCheckpointPath(dir));
+  ASSERT_TRUE(state.ok()) << state.status();
+  auto d = ToTensorList(*state->find("discriminator"), "discriminator");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->front().tensor.size(1), 3);  // from_rgb takes RGB pixels
+  auto g = ToTensorList(*state->find("generator"), "generator");
+  at::manual_seed(c.training.seed);  // the same seeded init the trainer started from
+  dit::NaDiT fresh(c.model);
+  bool moved = false;
+  for (const auto& t : *g) moved = moved || !at::equal(t.tensor, fresh->named_parameters()[t.name]);
+  EXPECT_TRUE(moved);
+}
+
 TEST_F(TrainerTest, ResumeIsBitExact) {
   const std::vector<std::string> common = {"loss.lambda_ar1=1", "loss.lambda_l1=1", "checkpoint.save_every=2"};
   std::string straight = testing::TempDir() + "/straight", split = testing::TempDir() + "/split";
