@@ -50,26 +50,17 @@ DiTConfig OfficialDiT3B() {
   return c;
 }
 
+// The 7B (v1 code) shares the 3B's channels, text width, head size, norms,
+// modulation, patch and windows; the rest differs.
 DiTConfig OfficialDiT7B() {
-  DiTConfig c;
+  DiTConfig c = OfficialDiT3B();
   c.code_path = "dit";
-  c.vid_in_channels = 33;
-  c.vid_out_channels = 16;
   c.vid_dim = 3072;
   c.vid_out_norm = "none";  // the v1 NaDiT has no output norm or modulation
-  c.txt_in_dim = 5120;
   c.txt_dim = 3072;
   c.emb_dim = 6 * 3072;
   c.heads = 24;
-  c.head_dim = 128;
-  c.expand_ratio = 4;
-  c.norm = "fusedrms";
-  c.norm_eps = 1e-5;
-  c.ada = "single";
-  c.qk_bias = false;
   c.qk_rope = true;
-  c.qk_norm = "fusedrms";
-  c.patch_size = {1, 2, 2};
   c.num_layers = 36;
   c.mm_layers = 0;  // not a key of the 7B config: every layer is dual-stream
   c.shared_mlp = false;
