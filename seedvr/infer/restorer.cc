@@ -4,11 +4,14 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/utils.h>
 
+#include <filesystem>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/config.h"
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/data/clip_tensor.h"
+#include "seedvr/data/remux.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
 #include "seedvr/infer/video_ops.h"
@@ -22,6 +25,13 @@
 
 namespace seedvr::infer {
 namespace {
+
+bool IsImage(const std::string& path) {
+  for (const char* ext : {".png", ".jpg", ".jpeg"}) {
+    if (absl::EndsWithIgnoreCase(path, ext)) return true;
+  }
+  return false;
+}
 
 class RestorerImpl : public Restorer {
  public:
@@ -39,10 +49,14 @@ class RestorerImpl : public Restorer {
   absl::Status Restore(const std::string& input, const std::string& output,
                        const std::function<void(const std::string&)>& progress) {
     torch::NoGradGuard no_grad;
-    auto info = data::ProbeVideo(input);
+    // Still images carry no frame count in their container: count packets.
+    const bool image = IsImage(input);
+    data::ReaderOptions read;
+    read.exact_frame_count = image;
+    auto info = data::ProbeVideo(input, read);
     if (!info.ok()) return info.status();
     progress("decode");
-    auto clip = data::ReadClip(input, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)));
+    auto clip = data::ReadClip(input, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)), read);
     if (!clip.ok()) return clip.status();
     const int64_t frames = clip->t;
     at::Tensor video = data::ClipToTensor(*clip, data::ClipLayout::kTCHW);  // [-1, 1]
@@ -67,8 +81,24 @@ class RestorerImpl : public Restorer {
     data::Clip result = data::TensorToClip(out.clamp(-1, 1).contiguous(), data::ClipLayout::kTCHW, info->fps);
     data::EncoderOptions enc;
     enc.fps = info->fps > 0 ? info->fps : 25.0;
-    enc.crf = 12;  // restored detail should survive the output encode
-    return data::WriteVideo(output, result, enc);
+    if (IsImage(output)) {
+      enc.codec = absl::EndsWithIgnoreCase(output, ".png") ? "png" : "mjpeg";
+      if (enc.codec == "png") enc.pix_fmt = "rgb24";
+      enc.qscale = 2;
+    } else {
+      enc.crf = 12;  // restored detail should survive the output encode
+    }
+    auto audio = image ? absl::StatusOr<bool>(false) : data::HasAudio(input);
+    if (!audio.ok()) return audio.status();
+    if (!*audio) return data::WriteVideo(output, result, enc);
+    // Keep the soundtrack: write the video beside the output, then copy the
+    // input's audio packets in with it.
+    const std::filesystem::path out_path(output);
+    const std::string silent = (out_path.parent_path() / (".noaudio." + out_path.filename().string())).string();
+    absl::Status s = data::WriteVideo(silent, result, enc);
+    if (s.ok()) s = data::MuxAudio(silent, input, output);
+    std::filesystem::remove(silent);
+    return s;
   }
 
   RestorerOptions options_;

@@ -8,6 +8,7 @@
 
 #include "seedvr/config/config.h"
 #include "seedvr/data/clip_tensor.h"
+#include "seedvr/data/remux.h"
 #include "seedvr/data/synthetic.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
@@ -117,6 +118,29 @@ TEST_F(RestorerTest, ColorFixMakesLowFrequenciesFollowTheInput) {
   const double with = low_error(true), without = low_error(false);
   EXPECT_LT(with, 0.06);  // what remains is the output encode's error
   EXPECT_LT(with * 3, without) << "with " << with << ", without " << without;
+}
+
+TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
+  const std::string src = *dir_ + "/data/hq/a.mp4", with_audio = *dir_ + "/sound.mp4", image = *dir_ + "/still.png";
+  const std::string cmd = "ffmpeg -v error -y -f lavfi -i sine=frequency=440:duration=1 -i " + src +
+                          " -map 1:v -map 0:a -c:v copy -c:a aac -shortest " + with_audio + " && ffmpeg -v error -y -i " +
+                          src + " -frames:v 1 " + image;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto r = Restorer::Create(Options());
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE((*r)->RestoreFile(with_audio, *dir_ + "/sound_out.mp4", [](const std::string&) {}).ok());
+  auto audio = data::HasAudio(*dir_ + "/sound_out.mp4");
+  ASSERT_TRUE(audio.ok());
+  EXPECT_TRUE(*audio);
+  EXPECT_EQ(data::ProbeVideo(*dir_ + "/sound_out.mp4")->frame_count, 7);
+  ASSERT_TRUE((*r)->RestoreFile(image, *dir_ + "/still_out.png", [](const std::string&) {}).ok());
+  data::ReaderOptions exact;
+  exact.exact_frame_count = true;
+  auto info = data::ProbeVideo(*dir_ + "/still_out.png", exact);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->frame_count, 1);
+  EXPECT_EQ(info->width, 96);
+  EXPECT_EQ(info->height, 64);
 }
 
 TEST_F(RestorerTest, BadInputsAreClearErrors) {
