@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -181,6 +182,7 @@ int main(int argc, char** argv) {
       "sum(out * grad_seed) w.r.t. vid and the parameters named by grad_<param> entries (or all)\n"
       "are written too.");
   absl::ParseCommandLine(argc, argv);
+  seedvr::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   auto status = seedvr::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "dit_forward: %s\n", std::string(status.message()).c_str());

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
@@ -40,6 +41,7 @@ constexpr Kind kKinds[] = {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  seedvr::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   std::string out = absl::GetFlag(FLAGS_out);
   // Under `bazel run`, relative paths are relative to where the user ran it.
   if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && !out.empty() && out[0] != '/') {

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -251,6 +252,7 @@ int main(int argc, char** argv) {
       "      `latent` (B,16,T',h,w), or (T',h,w,16) scaled with --dit_layout -> `decoded`.\n\n"
       "Memory: --memory_limit_gb picks full / sliced / tiled per call; --slicing and --tile force.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  seedvr::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   if (args.size() != 2) {
     std::fprintf(stderr, "usage: vae run|encode|decode [flags]; see --help\n");
     return 2;
