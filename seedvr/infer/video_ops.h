@@ -4,68 +4,34 @@
 // Videos are float [T, 3, H, W].
 #pragma once
 
-#include <ATen/ATen.h>
+#include <ATen/core/Tensor.h>
 
-#include <cmath>
 #include <cstdint>
+#include <utility>
 
 namespace seedvr::infer {
 
 // Resizes so that H*W ~= res_h*res_w keeping the aspect ratio (the official
 // NaResize "area" mode): s = sqrt(res_h*res_w / (H*W)), bicubic with
 // antialiasing (torchvision's default for tensors), clamped to [0, 1].
-inline at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w) {
-  const double h = static_cast<double>(video01.size(2)), w = static_cast<double>(video01.size(3));
-  const double s = std::sqrt(static_cast<double>(res_h) * res_w / (h * w));
-  const int64_t nh = std::lround(h * s), nw = std::lround(w * s);
-  if (nh == video01.size(2) && nw == video01.size(3)) return video01;
-  return at::_upsample_bicubic2d_aa(video01, {nh, nw}, /*align_corners=*/false).clamp(0, 1);
-}
+at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w);
 
 // Centre crop to multiples of `multiple` (DivisibleCrop).
-inline at::Tensor DivisibleCrop(const at::Tensor& video, int64_t multiple = 16) {
-  const int64_t h = video.size(2) / multiple * multiple, w = video.size(3) / multiple * multiple;
-  TORCH_CHECK(h > 0 && w > 0, "video of ", video.size(2), "x", video.size(3), " is smaller than ", multiple, " pixels");
-  const int64_t top = (video.size(2) - h) / 2, left = (video.size(3) - w) / 2;
-  return video.narrow(2, top, h).narrow(3, left, w);
-}
+at::Tensor DivisibleCrop(const at::Tensor& video, int64_t multiple = 16);
 
 // Pads by repeating the last frame until (T - 1) % (4 * sp_size) == 0
 // (cut_videos); a single frame is left alone.
-inline at::Tensor PadTo4nPlus1(const at::Tensor& video, int64_t sp_size = 1) {
-  const int64_t t = video.size(0);
-  if (t == 1) return video;
-  const int64_t unit = 4 * sp_size;
-  const int64_t target = t <= unit ? unit + 1 : (t - 1 + unit - 1) / unit * unit + 1;
-  if (target == t) return video;
-  return at::cat({video, video.narrow(0, t - 1, 1).expand({target - t, -1, -1, -1})}, 0);
-}
+at::Tensor PadTo4nPlus1(const at::Tensor& video, int64_t sp_size = 1);
 
 // One level of the wavelet blur: 3x3 [[1,2,1],[2,4,2],[1,2,1]]/16, dilated by
 // `radius`, replicate padding, per channel.
-inline at::Tensor WaveletBlur(const at::Tensor& x, int64_t radius) {
-  const int64_t c = x.size(1);
-  at::Tensor k = at::tensor({1.0f, 2.0f, 1.0f, 2.0f, 4.0f, 2.0f, 1.0f, 2.0f, 1.0f}, x.options()).view({1, 1, 3, 3}) / 16.0;
-  k = k.expand({c, 1, 3, 3}).contiguous();
-  at::Tensor padded = at::pad(x, {radius, radius, radius, radius}, "replicate");
-  return at::conv2d(padded, k, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{radius, radius}, c);
-}
+at::Tensor WaveletBlur(const at::Tensor& x, int64_t radius);
 
 // Splits into (high, low) frequencies over 5 levels of radius 2^i.
-inline std::pair<at::Tensor, at::Tensor> WaveletDecomposition(const at::Tensor& x, int levels = 5) {
-  at::Tensor high = at::zeros_like(x), low = x;
-  for (int i = 0; i < levels; ++i) {
-    at::Tensor blurred = WaveletBlur(low, int64_t{1} << i);
-    high = high + (low - blurred);
-    low = blurred;
-  }
-  return {high, low};
-}
+std::pair<at::Tensor, at::Tensor> WaveletDecomposition(const at::Tensor& x, int levels = 5);
 
 // Colour fix: the restored video's high frequencies over the LQ input's low
 // frequencies, which removes the colour shift users see.
-inline at::Tensor WaveletColorFix(const at::Tensor& restored, const at::Tensor& lq) {
-  return WaveletDecomposition(restored).first + WaveletDecomposition(lq).second;
-}
+at::Tensor WaveletColorFix(const at::Tensor& restored, const at::Tensor& lq);
 
 }  // namespace seedvr::infer

@@ -1,5 +1,7 @@
 #include "seedvr/models/dit/dit_shapes.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "seedvr/models/dit/window.h"

@@ -7,16 +7,12 @@
 // `named_parameters()` yields exactly the keys of the released checkpoints.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
+#include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
-#include <cmath>
 #include <cstdint>
 #include <memory>
-#include <string>
-#include <utility>
 #include <vector>
 
 #include "seedvr/models/dit/window.h"
@@ -30,21 +26,8 @@ enum class Stream { kVid, kTxt };
 // `enable` is false, so fp32 stays bit-for-bit the plain computation.
 class AutocastScope {
  public:
-  AutocastScope(c10::DeviceType device, bool enable) : device_(device), active_(enable) {
-    if (!active_) return;
-    prev_enabled_ = at::autocast::is_autocast_enabled(device_);
-    prev_dtype_ = at::autocast::get_autocast_dtype(device_);
-    at::autocast::set_autocast_enabled(device_, true);
-    at::autocast::set_autocast_dtype(device_, at::kBFloat16);
-    at::autocast::increment_nesting();
-  }
-  ~AutocastScope() {
-    if (!active_) return;
-    // Casted weights are cached per autocast region; drop them on exit.
-    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    at::autocast::set_autocast_enabled(device_, prev_enabled_);
-    at::autocast::set_autocast_dtype(device_, prev_dtype_);
-  }
+  AutocastScope(c10::DeviceType device, bool enable);
+  ~AutocastScope();
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;
 
@@ -59,15 +42,8 @@ class AutocastScope {
 // x * rsqrt(var + eps), then the optional affine weight; result in x's dtype.
 class RMSNormImpl : public torch::nn::Module {
  public:
-  RMSNormImpl(int64_t dim, double eps, bool affine) : eps_(eps) {
-    if (affine) weight = register_parameter("weight", at::ones({dim}));
-  }
-  at::Tensor forward(const at::Tensor& x) const {
-    auto xf = x.to(at::kFloat);
-    auto y = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps_);
-    if (weight.defined()) y = weight.to(at::kFloat) * y;
-    return y.to(x.scalar_type());
-  }
+  RMSNormImpl(int64_t dim, double eps, bool affine);
+  at::Tensor forward(const at::Tensor& x) const;
   at::Tensor weight;
 
  private:
@@ -76,14 +52,13 @@ class RMSNormImpl : public torch::nn::Module {
 TORCH_MODULE(RMSNorm);
 
 // No-affine RMSNorm (the block's attn_norm / mlp_norm have no parameters).
-inline at::Tensor RmsNormNoAffine(const at::Tensor& x, double eps) {
-  auto xf = x.to(at::kFloat);
-  return (xf * at::rsqrt(xf.pow(2).mean(-1, true) + eps)).to(x.scalar_type());
-}
+at::Tensor RmsNormNoAffine(const at::Tensor& x, double eps);
 
 // Either separate `vid` and `txt` children or one `all` child used for both
 // streams (3B layers >= mm_layers). The official MMModule registers them
 // under exactly these names.
+//
+// A template over the child holder and its factory, so it stays in the header.
 template <typename Holder>
 class MMImpl : public torch::nn::Module {
  public:
@@ -110,9 +85,7 @@ MM<Holder> MakeMM(bool shared, Make make) {
   return std::make_shared<MMImpl<Holder>>(shared, make);
 }
 
-inline torch::nn::Linear MakeLinear(int64_t in, int64_t out, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
-}
+torch::nn::Linear MakeLinear(int64_t in, int64_t out, bool bias);
 
 // Per-token view of a per-sample vector [B, D]: [1, D] when B == 1 (plain
 // broadcasting), else gathered by the token -> sample index. The official
@@ -120,9 +93,7 @@ inline torch::nn::Linear MakeLinear(int64_t in, int64_t out, bool bias) {
 struct TokenSamples {
   int64_t batch = 1;
   at::Tensor sample_of_token;  // [L] int64, defined when batch > 1
-  at::Tensor expand(const at::Tensor& per_sample) const {
-    return batch == 1 ? per_sample : per_sample.index_select(0, sample_of_token);
-  }
+  at::Tensor expand(const at::Tensor& per_sample) const;
 };
 
 // The global modulation embedding emb [B, 6D] is read as (d, l, g) with l in
@@ -130,31 +101,18 @@ struct TokenSamples {
 enum class AdaLayer { kAttn = 0, kMlp = 1 };
 enum class AdaPart { kShift = 0, kScale = 1, kGate = 2 };
 
-inline at::Tensor EmbSlot(const at::Tensor& emb, AdaLayer l, AdaPart g) {
-  const int64_t b = emb.size(0), d = emb.size(1) / 6;
-  return emb.view({b, d, 6}).select(2, static_cast<int64_t>(l) * 3 + static_cast<int64_t>(g));
-}
+at::Tensor EmbSlot(const at::Tensor& emb, AdaLayer l, AdaPart g);
 
 // AdaSingle: learned per-channel vectors added to the emb parts. There is no
 // "1 + scale": the learned scale itself sits around 1.
 class AdaSingleImpl : public torch::nn::Module {
  public:
-  explicit AdaSingleImpl(int64_t dim) {
-    const double s = 1.0 / std::sqrt(static_cast<double>(dim));
-    for (const char* l : {"attn", "mlp"}) {
-      for (const char* g : {"shift", "scale", "gate"}) {
-        auto init = at::randn({dim}) * s + (std::string(g) == "scale" ? 1.0 : 0.0);
-        params_.push_back(register_parameter(std::string(l) + "_" + g, init));
-      }
-    }
-  }
+  explicit AdaSingleImpl(int64_t dim);
   const at::Tensor& param(AdaLayer l, AdaPart g) const {
     return params_[static_cast<size_t>(l) * 3 + static_cast<size_t>(g)];
   }
   // Per-token vector (emb part + learned part), broadcastable against [L, D].
-  at::Tensor vec(const at::Tensor& emb, AdaLayer l, AdaPart g, const TokenSamples& ts) const {
-    return ts.expand(EmbSlot(emb, l, g) + param(l, g));
-  }
+  at::Tensor vec(const at::Tensor& emb, AdaLayer l, AdaPart g, const TokenSamples& ts) const;
 
  private:
   std::vector<at::Tensor> params_;
@@ -163,30 +121,16 @@ TORCH_MODULE(AdaSingle);
 
 // x * scale + shift, kept in x's dtype (the official in-place mul_/add_ on
 // bf16 activations with fp32 vectors round back to bf16).
-inline at::Tensor Modulate(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift) {
-  return (x * scale + shift).to(x.scalar_type());
-}
-inline at::Tensor Gate(const at::Tensor& x, const at::Tensor& gate) { return (x * gate).to(x.scalar_type()); }
+at::Tensor Modulate(const at::Tensor& x, const at::Tensor& scale, const at::Tensor& shift);
+at::Tensor Gate(const at::Tensor& x, const at::Tensor& gate);
 
 // Block MLP. 3B: SwiGLU proj_out(silu(proj_in_gate(x)) * proj_in(x)), no
 // biases; 7B: proj_out(gelu_tanh(proj_in(x))) with biases. Children are
 // registered in the official order (proj_in_gate, proj_out, proj_in).
 class MLPImpl : public torch::nn::Module {
  public:
-  MLPImpl(int64_t dim, int64_t hidden, bool swiglu) {
-    if (swiglu) {
-      proj_in_gate = register_module("proj_in_gate", MakeLinear(dim, hidden, false));
-      proj_out = register_module("proj_out", MakeLinear(hidden, dim, false));
-      proj_in = register_module("proj_in", MakeLinear(dim, hidden, false));
-    } else {
-      proj_in = register_module("proj_in", MakeLinear(dim, hidden, true));
-      proj_out = register_module("proj_out", MakeLinear(hidden, dim, true));
-    }
-  }
-  at::Tensor forward(const at::Tensor& x) {
-    if (proj_in_gate) return proj_out(at::silu(proj_in_gate(x)) * proj_in(x));
-    return proj_out(at::gelu(proj_in(x), "tanh"));
-  }
+  MLPImpl(int64_t dim, int64_t hidden, bool swiglu);
+  at::Tensor forward(const at::Tensor& x);
   torch::nn::Linear proj_in_gate{nullptr}, proj_in{nullptr}, proj_out{nullptr};
 };
 TORCH_MODULE(MLP);
@@ -196,49 +140,25 @@ TORCH_MODULE(MLP);
 // f_i = exp(-ln(10000) i / 128), then Linear-SiLU-Linear-SiLU-Linear.
 class TimeEmbeddingImpl : public torch::nn::Module {
  public:
-  TimeEmbeddingImpl(int64_t hidden, int64_t out) {
-    proj_in = register_module("proj_in", MakeLinear(256, hidden, true));
-    proj_hid = register_module("proj_hid", MakeLinear(hidden, hidden, true));
-    proj_out = register_module("proj_out", MakeLinear(hidden, out, true));
-  }
-  static at::Tensor Sinusoid(const at::Tensor& t, int64_t dim = 256) {
-    const int64_t half = dim / 2;
-    auto exponent = at::arange(0, half, t.options().dtype(at::kFloat)) * (-std::log(10000.0));
-    auto freqs = (exponent / static_cast<double>(half)).exp();
-    auto e = t.to(at::kFloat).unsqueeze(1) * freqs.unsqueeze(0);
-    return at::cat({e.sin(), e.cos()}, -1);
-  }
-  at::Tensor forward(const at::Tensor& t, at::ScalarType dtype) {
-    auto e = Sinusoid(t).to(dtype);
-    return proj_out(at::silu(proj_hid(at::silu(proj_in(e)))));
-  }
+  TimeEmbeddingImpl(int64_t hidden, int64_t out);
+  static at::Tensor Sinusoid(const at::Tensor& t, int64_t dim = 256);
+  at::Tensor forward(const at::Tensor& t, at::ScalarType dtype);
   torch::nn::Linear proj_in{nullptr}, proj_hid{nullptr}, proj_out{nullptr};
 };
 TORCH_MODULE(TimeEmbedding);
 
 // Patchify of one sample: (T*pt)(H*ph)(W*pw) c -> T H W (pt ph pw c), so
 // in-feature index = ((it*ph + ih)*pw + iw)*C + c.
-inline at::Tensor Patchify(const at::Tensor& x, const Grid3& grid, const Grid3& patch) {
-  const int64_t c = x.size(-1);
-  return x
-      .view({grid[0] / patch[0], patch[0], grid[1] / patch[1], patch[1], grid[2] / patch[2], patch[2], c})
-      .permute({0, 2, 4, 1, 3, 5, 6})
-      .reshape({-1, patch[0] * patch[1] * patch[2] * c});
-}
+at::Tensor Patchify(const at::Tensor& x, const Grid3& grid, const Grid3& patch);
 
 // Inverse of Patchify for one sample: `grid` is the token grid (after patchify).
-inline at::Tensor Unpatchify(const at::Tensor& y, const Grid3& grid, const Grid3& patch) {
-  const int64_t c = y.size(-1) / (patch[0] * patch[1] * patch[2]);
-  return y.view({grid[0], grid[1], grid[2], patch[0], patch[1], patch[2], c})
-      .permute({0, 3, 1, 4, 2, 5, 6})
-      .reshape({-1, c});
-}
+at::Tensor Unpatchify(const at::Tensor& y, const Grid3& grid, const Grid3& patch);
 
 // `vid_in` / `vid_out`: a Linear named `proj`, as NaPatchIn / NaPatchOut.
 class PatchLinearImpl : public torch::nn::Module {
  public:
-  PatchLinearImpl(int64_t in, int64_t out) { proj = register_module("proj", MakeLinear(in, out, true)); }
-  at::Tensor forward(const at::Tensor& x) { return proj(x); }
+  PatchLinearImpl(int64_t in, int64_t out);
+  at::Tensor forward(const at::Tensor& x);
   torch::nn::Linear proj{nullptr};
 };
 TORCH_MODULE(PatchLinear);
@@ -246,10 +166,7 @@ TORCH_MODULE(PatchLinear);
 // `vid_out_ada` (3B): out_shift and out_scale, no gate.
 class OutAdaImpl : public torch::nn::Module {
  public:
-  explicit OutAdaImpl(int64_t dim) {
-    out_shift = register_parameter("out_shift", at::randn({dim}) / std::sqrt(static_cast<double>(dim)));
-    out_scale = register_parameter("out_scale", at::randn({dim}) / std::sqrt(static_cast<double>(dim)) + 1.0);
-  }
+  explicit OutAdaImpl(int64_t dim);
   at::Tensor out_shift, out_scale;
 };
 TORCH_MODULE(OutAda);

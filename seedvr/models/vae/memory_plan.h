@@ -15,49 +15,28 @@
 //      frame; see tests/models/vae for the measured seam error).
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "seedvr/models/vae/vae_config.h"
 
 namespace seedvr::vae {
 
 // T = 4n+1 frames (1, 5, 9, 13, 17, ...) map to n+1 latent frames.
-inline bool IsValidFrameCount(int64_t t, int64_t factor = 4) {
-  return t >= 1 && (t - 1) % factor == 0;
-}
+bool IsValidFrameCount(int64_t t, int64_t factor = 4);
 
 // The smallest valid count >= t.
-inline int64_t PaddedFrameCount(int64_t t, int64_t factor = 4) {
-  if (t <= 1) return 1;
-  return ((t - 1 + factor - 1) / factor) * factor + 1;
-}
+int64_t PaddedFrameCount(int64_t t, int64_t factor = 4);
 
-inline absl::Status CheckFrameCount(int64_t t, int64_t factor = 4) {
-  if (IsValidFrameCount(t, factor)) return absl::OkStatus();
-  const int64_t up = PaddedFrameCount(t, factor);
-  const int64_t down = t > 1 ? up - factor : 1;
-  return absl::InvalidArgumentError(absl::StrCat(
-      "the causal VAE needs T = ", factor, "n+1 frames (1, ", 1 + factor, ", ", 1 + 2 * factor,
-      ", ...), got T = ", t, ". Pad with copies of the last frame to ", up,
-      " (the official pipeline does this; set pad_last_frame / --pad_frames) or trim to ",
-      down, "."));
-}
+absl::Status CheckFrameCount(int64_t t, int64_t factor = 4);
 
 // What one encode or decode call will do.
 struct VAEPlan {
   bool slice = false;     // causal temporal slicing
   int64_t tile = 0;       // spatial tile edge in pixels; 0 = whole frame
   double estimate_gb = 0; // estimated activation peak of the chosen plan
-  std::string Describe() const {
-    return absl::StrCat(slice ? "sliced" : "full-sequence",
-                        tile > 0 ? absl::StrCat(", tiles of ", tile, "px") : std::string(),
-                        estimate_gb >= 0 ? absl::StrCat(", ~", estimate_gb, " GB activations")
-                                         : std::string(" (forced)"));
-  }
+  std::string Describe() const;
 };
 
 // Live copies of the largest activation at one time. Measured (full width,
@@ -67,87 +46,20 @@ struct VAEPlan {
 inline constexpr double kLiveCopies = 6.0;
 
 // Peak activation bytes of encoding `frames` frames of h x w pixels.
-inline double EstimateEncodeBytes(const VAEConfig& c, int64_t frames, int64_t h, int64_t w,
-                                  int64_t elem_bytes) {
-  double peak = 0;
-  int64_t t = frames;
-  const int64_t n = static_cast<int64_t>(c.block_out_channels.size());
-  for (int64_t i = 0; i < n; ++i) {
-    const double px = static_cast<double>(h >> i) * static_cast<double>(w >> i);
-    // +2: the frames a causal 3-tap conv prepends.
-    peak = std::max(peak, static_cast<double>(c.block_out_channels[i]) * (t + 2) * px);
-    if (i >= n - 1 - c.temporal_scale_num && i < n - 1) t = (t - 1) / 2 + 1;
-  }
-  return kLiveCopies * peak * static_cast<double>(elem_bytes);
-}
+double EstimateEncodeBytes(const VAEConfig& c, int64_t frames, int64_t h, int64_t w,
+                           int64_t elem_bytes);
 
 // Peak activation bytes of decoding `latents` latent frames into h x w pixels
 // (`first_chunk`: the chunk starts the clip, so frame 0 is not duplicated).
-inline double EstimateDecodeBytes(const VAEConfig& c, int64_t latents, int64_t h, int64_t w,
-                                  int64_t elem_bytes, bool first_chunk = true) {
-  const int64_t n = static_cast<int64_t>(c.block_out_channels.size());
-  double peak = 0;
-  int64_t t = latents;
-  for (int64_t i = 0; i < n; ++i) {
-    const int64_t ch = c.block_out_channels[n - 1 - i];
-    const int64_t scale = int64_t{1} << (n - 1 - i);
-    const double px = static_cast<double>(h / scale) * static_cast<double>(w / scale);
-    peak = std::max(peak, static_cast<double>(ch) * (t + 2) * px);
-    if (i < n - 1) {
-      const bool temporal = i < c.temporal_scale_num;
-      if (temporal) t = first_chunk ? 2 * t - 1 : 2 * t;
-      // The upsampler's output: `ch` channels at twice the resolution.
-      peak = std::max(peak, static_cast<double>(ch) * (t + 2) * px * 4);
-    }
-  }
-  return kLiveCopies * peak * static_cast<double>(elem_bytes);
-}
-
-namespace internal {
-template <typename Estimate>
-VAEPlan PlanFor(const VAEConfig& c, int64_t h, int64_t w, Estimate estimate) {
-  const double limit = c.memory_limit_gb * 1e9;
-  VAEPlan plan;
-  plan.estimate_gb = estimate(/*sliced=*/false, h, w) / 1e9;
-  if (limit <= 0 || estimate(false, h, w) <= limit) return plan;
-  if (c.slicing_split_size > 0) {
-    plan.slice = true;
-    plan.estimate_gb = estimate(true, h, w) / 1e9;
-    if (estimate(true, h, w) <= limit) return plan;
-  }
-  // Largest tile (multiple of 64 px, at least 128) that fits; tiles smaller
-  // than that lose too much context to be worth it.
-  const int64_t overlap = std::max<int64_t>(c.tile_overlap, 0);
-  int64_t tile = ((std::max(h, w) + 63) / 64) * 64;
-  while (tile > 128 &&
-         estimate(plan.slice, std::min(h, tile), std::min(w, tile)) > limit) {
-    tile -= 64;
-  }
-  if (tile >= std::max(h, w)) return plan;
-  tile = std::max<int64_t>(tile, overlap + 64);
-  plan.tile = tile;
-  plan.estimate_gb = estimate(plan.slice, std::min(h, tile), std::min(w, tile)) / 1e9;
-  return plan;
-}
-}  // namespace internal
+double EstimateDecodeBytes(const VAEConfig& c, int64_t latents, int64_t h, int64_t w,
+                           int64_t elem_bytes, bool first_chunk = true);
 
 // Plan for encoding a clip of `frames` x h x w pixels.
-inline VAEPlan PlanEncode(const VAEConfig& c, int64_t frames, int64_t h, int64_t w,
-                          int64_t elem_bytes = 4) {
-  const int64_t chunk = std::min(frames, 1 + std::max<int64_t>(c.slicing_split_size, 1));
-  return internal::PlanFor(c, h, w, [&](bool sliced, int64_t th, int64_t tw) {
-    return EstimateEncodeBytes(c, sliced ? chunk : frames, th, tw, elem_bytes);
-  });
-}
+VAEPlan PlanEncode(const VAEConfig& c, int64_t frames, int64_t h, int64_t w,
+                   int64_t elem_bytes = 4);
 
 // Plan for decoding `latents` latent frames into h x w pixels.
-inline VAEPlan PlanDecode(const VAEConfig& c, int64_t latents, int64_t h, int64_t w,
-                          int64_t elem_bytes = 4) {
-  const int64_t per = std::max<int64_t>(c.slicing_split_size / c.temporal_downsample_factor, 1);
-  const int64_t chunk = std::min(latents, 1 + per);
-  return internal::PlanFor(c, h, w, [&](bool sliced, int64_t th, int64_t tw) {
-    return EstimateDecodeBytes(c, sliced ? chunk : latents, th, tw, elem_bytes);
-  });
-}
+VAEPlan PlanDecode(const VAEConfig& c, int64_t latents, int64_t h, int64_t w,
+                   int64_t elem_bytes = 4);
 
 }  // namespace seedvr::vae

@@ -16,24 +16,17 @@
 // VAE is frozen in SeedVR2 training and inference.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <ATen/core/grad_mode.h>
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
 #include <torch/nn/module.h>
-#include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
-#include <algorithm>
 #include <cstdint>
-#include <exception>
-#include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "seedvr/models/vae/causal_conv.h"
 #include "seedvr/models/vae/memory_plan.h"
 #include "seedvr/models/vae/tiling.h"
@@ -44,79 +37,14 @@ namespace seedvr::vae {
 
 // Rejects configurations this implementation does not build (other block
 // types, activations or latent layouts), naming the key.
-inline absl::Status ValidateVAEConfig(const VAEConfig& c) {
-  if (c.code_path != "video_vae_v3")
-    return absl::InvalidArgumentError(
-        absl::StrCat("vae code_path: expected video_vae_v3, got ", c.code_path));
-  if (c.act_fn != "silu")
-    return absl::InvalidArgumentError(absl::StrCat("vae act_fn: only silu, got ", c.act_fn));
-  const size_t n = c.block_out_channels.size();
-  if (n < 2) return absl::InvalidArgumentError("vae block_out_channels: need >= 2 entries");
-  for (const auto& t : c.down_block_types)
-    if (t != "DownEncoderBlock3D")
-      return absl::InvalidArgumentError(absl::StrCat("vae down_block_types: unsupported ", t));
-  for (const auto& t : c.up_block_types)
-    if (t != "UpDecoderBlock3D")
-      return absl::InvalidArgumentError(absl::StrCat("vae up_block_types: unsupported ", t));
-  if (c.down_block_types.size() != n || c.up_block_types.size() != n)
-    return absl::InvalidArgumentError(
-        "vae down/up_block_types: need one entry per block_out_channels entry");
-  for (int64_t ch : c.block_out_channels)
-    if (c.norm_num_groups <= 0 || ch % c.norm_num_groups != 0)
-      return absl::InvalidArgumentError(absl::StrCat("vae norm_num_groups: ", c.norm_num_groups,
-                                                     " does not divide channel count ", ch));
-  if (c.spatial_downsample_factor != (int64_t{1} << (n - 1)))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vae spatial_downsample_factor: ", n, " blocks give ", int64_t{1} << (n - 1), ", got ",
-        c.spatial_downsample_factor));
-  if (c.temporal_scale_num < 0 || c.temporal_scale_num > static_cast<int64_t>(n) - 1 ||
-      c.temporal_downsample_factor != (int64_t{1} << c.temporal_scale_num))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vae temporal_downsample_factor: must be 2^temporal_scale_num (", c.temporal_scale_num,
-        "), got ", c.temporal_downsample_factor));
-  if (c.use_quant_conv || c.use_post_quant_conv)
-    return absl::InvalidArgumentError("vae use_quant_conv/use_post_quant_conv: not supported");
-  if (c.slicing_split_size < 0 ||
-      (c.slicing_split_size > 0 && c.slicing_split_size % c.temporal_downsample_factor != 0))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vae slicing_split_size: must be 0 or a multiple of ", c.temporal_downsample_factor,
-        ", got ", c.slicing_split_size));
-  if (c.tile_overlap < 0 || c.tile_overlap % c.spatial_downsample_factor != 0)
-    return absl::InvalidArgumentError(absl::StrCat("vae tile_overlap: must be a multiple of ",
-                                                   c.spatial_downsample_factor, ", got ",
-                                                   c.tile_overlap));
-  return absl::OkStatus();
-}
+absl::Status ValidateVAEConfig(const VAEConfig& c);
 
 class EncoderImpl : public torch::nn::Module {
  public:
-  explicit EncoderImpl(const VAEConfig& c) {
-    const auto& ch = c.block_out_channels;
-    const int64_t n = static_cast<int64_t>(ch.size()), g = c.norm_num_groups;
-    conv_in_ = register_module(
-        "conv_in", CausalConv3d(CausalConv3dOptions(c.in_channels, ch[0], {3, 3, 3})));
-    auto blocks = register_module("down_blocks", torch::nn::ModuleList());
-    for (int64_t i = 0; i < n; ++i) {
-      const bool last = i == n - 1;
-      // Time is halved in the last `temporal_scale_num` downsampling stages.
-      const bool temporal = i >= n - 1 - c.temporal_scale_num && !last;
-      blocks_.push_back(DownEncoderBlock3D(i == 0 ? ch[0] : ch[i - 1], ch[i],
-                                           c.layers_per_block, g, !last, temporal));
-      blocks->push_back(blocks_.back());
-    }
-    mid_ = register_module("mid_block", MidBlock3D(ch[n - 1], g));
-    norm_out_ = register_module("conv_norm_out", FrameGroupNorm(g, ch[n - 1]));
-    conv_out_ = register_module(
-        "conv_out", CausalConv3d(CausalConv3dOptions(ch[n - 1], 2 * c.latent_channels, {3, 3, 3})));
-  }
+  explicit EncoderImpl(const VAEConfig& c);
 
   // (B, 3, T, H, W) -> (B, 2*latent, T', H/8, W/8): mean then logvar channels.
-  at::Tensor forward(const at::Tensor& x) {
-    at::Tensor h = conv_in_(x);
-    for (auto& b : blocks_) h = b(h);
-    h = mid_(h);
-    return conv_out_(at::silu(norm_out_(h)));
-  }
+  at::Tensor forward(const at::Tensor& x);
 
  private:
   CausalConv3d conv_in_{nullptr}, conv_out_{nullptr};
@@ -128,30 +56,9 @@ TORCH_MODULE(Encoder);
 
 class DecoderImpl : public torch::nn::Module {
  public:
-  explicit DecoderImpl(const VAEConfig& c) {
-    std::vector<int64_t> ch(c.block_out_channels.rbegin(), c.block_out_channels.rend());
-    const int64_t n = static_cast<int64_t>(ch.size()), g = c.norm_num_groups;
-    conv_in_ = register_module(
-        "conv_in", CausalConv3d(CausalConv3dOptions(c.latent_channels, ch[0], {3, 3, 3})));
-    mid_ = register_module("mid_block", MidBlock3D(ch[0], g));
-    auto blocks = register_module("up_blocks", torch::nn::ModuleList());
-    for (int64_t i = 0; i < n; ++i) {
-      const bool last = i == n - 1;
-      const bool temporal = i < c.temporal_scale_num && !last;
-      blocks_.push_back(UpDecoderBlock3D(i == 0 ? ch[0] : ch[i - 1], ch[i],
-                                         c.layers_per_block + 1, g, !last, temporal));
-      blocks->push_back(blocks_.back());
-    }
-    norm_out_ = register_module("conv_norm_out", FrameGroupNorm(g, ch[n - 1]));
-    conv_out_ = register_module(
-        "conv_out", CausalConv3d(CausalConv3dOptions(ch[n - 1], c.out_channels, {3, 3, 3})));
-  }
+  explicit DecoderImpl(const VAEConfig& c);
 
-  at::Tensor forward(const at::Tensor& z) {
-    at::Tensor h = mid_(conv_in_(z));
-    for (auto& b : blocks_) h = b(h);
-    return conv_out_(at::silu(norm_out_(h)));
-  }
+  at::Tensor forward(const at::Tensor& z);
 
  private:
   CausalConv3d conv_in_{nullptr}, conv_out_{nullptr};
@@ -166,10 +73,7 @@ struct Posterior {
   at::Tensor mean;
   at::Tensor logvar;  // clamped to [-30, 20] like diffusers
   // mean + exp(logvar/2) * N(0,1): the official encode samples by default.
-  at::Tensor Sample(std::optional<at::Generator> gen = std::nullopt) const {
-    at::Tensor eps = at::randn(mean.sizes(), gen, mean.options());
-    return mean + at::exp(0.5 * logvar) * eps;
-  }
+  at::Tensor Sample(std::optional<at::Generator> gen = std::nullopt) const;
 };
 
 // Per-call overrides of the config's memory settings.
@@ -191,109 +95,32 @@ struct VAERunOptions {
 
 class VideoVAEImpl : public torch::nn::Module {
  public:
-  explicit VideoVAEImpl(const VAEConfig& c) : config_(c) {
-    const absl::Status ok = ValidateVAEConfig(c);
-    TORCH_CHECK(ok.ok(), std::string(ok.message()));
-    encoder_ = register_module("encoder", Encoder(c));
-    decoder_ = register_module("decoder", Decoder(c));
-  }
+  explicit VideoVAEImpl(const VAEConfig& c);
 
   const VAEConfig& config() const { return config_; }
   const VAEPlan& last_plan() const { return last_plan_; }
-  at::ScalarType dtype() const { return encoder_->parameters().front().scalar_type(); }
+  // The scalar type of the parameters (that of the first encoder parameter).
+  at::ScalarType dtype() const;
 
   // video: (B, 3, T, H, W), or (B, 3, H, W) for images; H, W multiples of 8.
-  absl::StatusOr<Posterior> Encode(const at::Tensor& video, const VAERunOptions& o = {}) {
-    at::Tensor x = video.dim() == 4 ? video.unsqueeze(2) : video;
-    if (x.dim() != 5 || x.size(1) != config_.in_channels)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "VAE encode: expected video (B, ", config_.in_channels, ", T, H, W), got [",
-          absl::StrJoin(video.sizes(), ", "), "]"));
-    const int64_t f = config_.spatial_downsample_factor;
-    if (x.size(3) % f != 0 || x.size(4) % f != 0)
-      return absl::InvalidArgumentError(absl::StrCat("VAE encode: H and W must be multiples of ",
-                                                     f, ", got ", x.size(3), "x", x.size(4)));
-    const int64_t tf = config_.temporal_downsample_factor;
-    if (!IsValidFrameCount(x.size(2), tf)) {
-      if (!o.pad_last_frame) return CheckFrameCount(x.size(2), tf);
-      const int64_t pad = PaddedFrameCount(x.size(2), tf) - x.size(2);
-      x = at::cat({x, x.narrow(2, x.size(2) - 1, 1).expand({-1, -1, pad, -1, -1})}, 2);
-    }
-    const VAEPlan plan = Resolve(
-        o, PlanEncode(config_, x.size(2), x.size(3), x.size(4), at::elementSize(dtype())),
-        x.size(3), x.size(4));
-    last_plan_ = plan;
-    try {
-      at::NoGradGuard no_grad;
-      x = x.to(dtype());
-      at::Tensor h;
-      if (plan.tile > 0) {
-        h = Tiled(x, plan, o, /*encode=*/true);
-      } else {
-        h = EncodeRaw(x, plan.slice);
-      }
-      const int64_t l = config_.latent_channels;
-      return Posterior{h.narrow(1, 0, l), at::clamp(h.narrow(1, l, l), -30.0, 20.0)};
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("VAE encode failed: ", e.what()));
-    }
-  }
+  absl::StatusOr<Posterior> Encode(const at::Tensor& video, const VAERunOptions& o = {});
 
   // z: (B, latent, T', h, w) unscaled latents -> (B, 3, 4(T'-1)+1, 8h, 8w).
-  absl::StatusOr<at::Tensor> Decode(const at::Tensor& z, const VAERunOptions& o = {}) {
-    at::Tensor x = z.dim() == 4 ? z.unsqueeze(2) : z;
-    if (x.dim() != 5 || x.size(1) != config_.latent_channels)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "VAE decode: expected latents (B, ", config_.latent_channels, ", T', h, w), got [",
-          absl::StrJoin(z.sizes(), ", "), "]"));
-    const int64_t f = config_.spatial_downsample_factor;
-    const VAEPlan plan =
-        Resolve(o,
-                PlanDecode(config_, x.size(2), x.size(3) * f, x.size(4) * f,
-                           at::elementSize(dtype())),
-                x.size(3) * f, x.size(4) * f);
-    last_plan_ = plan;
-    try {
-      at::NoGradGuard no_grad;
-      x = x.to(dtype());
-      if (plan.tile > 0) return Tiled(x, plan, o, /*encode=*/false);
-      return DecodeRaw(x, plan.slice);
-    } catch (const std::exception& e) {
-      return absl::InternalError(absl::StrCat("VAE decode failed: ", e.what()));
-    }
-  }
+  absl::StatusOr<at::Tensor> Decode(const at::Tensor& z, const VAERunOptions& o = {});
 
   // (1, 16, T', h, w) -> (T', h, w, 16) * scaling_factor: the DiT's layout.
-  at::Tensor ToDiTLatent(const at::Tensor& z) const {
-    TORCH_CHECK(z.dim() == 5 && z.size(0) == 1, "ToDiTLatent: expected (1, C, T, h, w), got ",
-                z.sizes());
-    return (z[0].permute({1, 2, 3, 0}) * config_.scaling_factor).contiguous();
-  }
+  at::Tensor ToDiTLatent(const at::Tensor& z) const;
   // (T', h, w, 16) -> (1, 16, T', h, w) / scaling_factor.
-  at::Tensor FromDiTLatent(const at::Tensor& latent) const {
-    TORCH_CHECK(latent.dim() == 4, "FromDiTLatent: expected (T, h, w, C), got ", latent.sizes());
-    return (latent.permute({3, 0, 1, 2}) / config_.scaling_factor).unsqueeze(0).contiguous();
-  }
+  at::Tensor FromDiTLatent(const at::Tensor& latent) const;
 
   // One clip (1, 3, T, H, W) -> DiT latent (T', h, w, 16). With a generator
   // the posterior is sampled (official behaviour); without, its mean is used.
   absl::StatusOr<at::Tensor> EncodeForDiT(const at::Tensor& video,
                                           std::optional<at::Generator> gen = std::nullopt,
-                                          const VAERunOptions& o = {}) {
-    auto post = Encode(video, o);
-    if (!post.ok()) return post.status();
-    at::NoGradGuard no_grad;
-    return ToDiTLatent(gen.has_value() ? post->Sample(gen) : post->mean);
-  }
+                                          const VAERunOptions& o = {});
 
   absl::StatusOr<at::Tensor> DecodeFromDiT(const at::Tensor& latent,
-                                           const VAERunOptions& o = {}) {
-    if (latent.dim() != 4 || latent.size(3) != config_.latent_channels)
-      return absl::InvalidArgumentError(absl::StrCat(
-          "DecodeFromDiT: expected (T', h, w, ", config_.latent_channels, "), got [",
-          absl::StrJoin(latent.sizes(), ", "), "]"));
-    return Decode(FromDiTLatent(latent), o);
-  }
+                                           const VAERunOptions& o = {});
 
   Encoder encoder() { return encoder_; }
   Decoder decoder() { return decoder_; }
@@ -303,98 +130,28 @@ class VideoVAEImpl : public torch::nn::Module {
   // lifetime of the guard; clears it again on exit (also on exceptions).
   class StreamingScope {
    public:
-    StreamingScope(torch::nn::Module& m, bool on) : m_(m) { Set(on); }
-    ~StreamingScope() { Set(false); }
+    StreamingScope(torch::nn::Module& m, bool on);
+    ~StreamingScope();
 
    private:
-    void Set(bool on) {
-      for (const auto& child : m_.modules(/*include_self=*/true))
-        if (auto s = std::dynamic_pointer_cast<CausalStreaming>(child)) s->SetStreaming(on);
-    }
+    void Set(bool on);
     torch::nn::Module& m_;
   };
 
-  int64_t SplitSize() const {
-    return config_.slicing_split_size > 0 ? config_.slicing_split_size
-                                          : config_.temporal_downsample_factor;
-  }
+  int64_t SplitSize() const;
 
-  VAEPlan Resolve(const VAERunOptions& o, VAEPlan plan, int64_t h, int64_t w) const {
-    const VAEPlan automatic = plan;
-    if (o.slicing == VAERunOptions::Switch::kOn) plan.slice = true;
-    if (o.slicing == VAERunOptions::Switch::kOff) plan.slice = false;
-    if (o.tile >= 0) plan.tile = o.tile;
-    const int64_t f = config_.spatial_downsample_factor;
-    plan.tile = (plan.tile / f) * f;
-    if (plan.tile >= std::max(h, w)) plan.tile = 0;
-    // The estimate belongs to the automatic plan only.
-    if (plan.slice != automatic.slice || plan.tile != automatic.tile) plan.estimate_gb = -1;
-    return plan;
-  }
+  VAEPlan Resolve(const VAERunOptions& o, VAEPlan plan, int64_t h, int64_t w) const;
 
   // Encoder over the whole clip, or 1+split frames then split at a time.
-  at::Tensor EncodeRaw(const at::Tensor& x, bool slice) {
-    const int64_t t = x.size(2), split = SplitSize();
-    if (!slice || t <= 1 + split) return encoder_(x);
-    StreamingScope scope(*encoder_, true);
-    std::vector<at::Tensor> out;
-    for (int64_t s = 0; s < t;) {
-      const int64_t len = std::min(t - s, s == 0 ? 1 + split : split);
-      out.push_back(encoder_(x.narrow(2, s, len)));
-      s += len;
-    }
-    return at::cat(out, 2);
-  }
+  at::Tensor EncodeRaw(const at::Tensor& x, bool slice);
 
   // Decoder over all latents, or 1+split/4 latents then split/4 at a time.
-  at::Tensor DecodeRaw(const at::Tensor& z, bool slice) {
-    const int64_t t = z.size(2);
-    const int64_t per = std::max<int64_t>(SplitSize() / config_.temporal_downsample_factor, 1);
-    if (!slice || t <= 1 + per) return decoder_(z);
-    StreamingScope scope(*decoder_, true);
-    std::vector<at::Tensor> out;
-    for (int64_t s = 0; s < t;) {
-      const int64_t len = std::min(t - s, s == 0 ? 1 + per : per);
-      out.push_back(decoder_(z.narrow(2, s, len)));
-      s += len;
-    }
-    return at::cat(out, 2);
-  }
+  at::Tensor DecodeRaw(const at::Tensor& z, bool slice);
 
   // Runs EncodeRaw/DecodeRaw per spatial tile and blends. Tiles are laid out
   // in latent cells so every tile edge is on the 8-pixel grid.
   at::Tensor Tiled(const at::Tensor& x, const VAEPlan& plan, const VAERunOptions& o,
-                   bool encode) {
-    const int64_t f = config_.spatial_downsample_factor;
-    const int64_t overlap_px = o.tile_overlap >= 0 ? o.tile_overlap : config_.tile_overlap;
-    const int64_t tile_c = plan.tile / f, overlap_c = overlap_px / f;
-    const int64_t hc = encode ? x.size(3) / f : x.size(3);
-    const int64_t wc = encode ? x.size(4) / f : x.size(4);
-    const int64_t in_scale = encode ? f : 1;   // input pixels per latent cell
-    const int64_t out_scale = encode ? 1 : f;  // output pixels per latent cell
-    const auto rows = TileSpans(hc, tile_c, overlap_c);
-    const auto cols = TileSpans(wc, tile_c, overlap_c);
-    std::optional<TileBlender> blend;
-    for (const auto& r : rows) {
-      const at::Tensor rw = RampWeights((r.end - r.begin) * out_scale, r.overlap_prev * out_scale,
-                                        r.overlap_next * out_scale, o.cosine_ramp);
-      for (const auto& c : cols) {
-        const at::Tensor cw = RampWeights((c.end - c.begin) * out_scale,
-                                          c.overlap_prev * out_scale,
-                                          c.overlap_next * out_scale, o.cosine_ramp);
-        at::Tensor in = x.narrow(3, r.begin * in_scale, (r.end - r.begin) * in_scale)
-                            .narrow(4, c.begin * in_scale, (c.end - c.begin) * in_scale);
-        at::Tensor out = encode ? EncodeRaw(in, plan.slice) : DecodeRaw(in, plan.slice);
-        if (!blend) {
-          blend.emplace(at::IntArrayRef{out.size(0), out.size(1), out.size(2), hc * out_scale,
-                                        wc * out_scale},
-                        out.options());
-        }
-        blend->Add(out, r.begin * out_scale, c.begin * out_scale, rw, cw);
-      }
-    }
-    return blend->Result(x.scalar_type());
-  }
+                   bool encode);
 
   VAEConfig config_;
   VAEPlan last_plan_;
