@@ -46,18 +46,18 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(std::string(config.status().message()));
   const int64_t width = config->model.txt_in_dim;
 
-  seedvr::TextEmbeddings e;
+  seedvr::text::TextEmbeddings e;
   std::string source;
   if (!absl::GetFlag(FLAGS_pos).empty() || !absl::GetFlag(FLAGS_embeddings).empty()) {
     if (!absl::GetFlag(FLAGS_pos).empty() && !absl::GetFlag(FLAGS_embeddings).empty()) {
       return Fail("give either --pos or --embeddings, not both");
     }
     source = absl::GetFlag(FLAGS_pos).empty() ? absl::GetFlag(FLAGS_embeddings) : absl::GetFlag(FLAGS_pos);
-    auto pos = seedvr::LoadTextEmbeddings(source, width);
+    auto pos = seedvr::text::LoadTextEmbeddings(source, width);
     if (!pos.ok()) return Fail(std::string(pos.status().message()));
     e = *pos;
     if (!absl::GetFlag(FLAGS_neg).empty()) {
-      auto neg = seedvr::LoadTextEmbeddings(absl::GetFlag(FLAGS_neg), width);
+      auto neg = seedvr::text::LoadTextEmbeddings(absl::GetFlag(FLAGS_neg), width);
       if (!neg.ok()) return Fail(std::string(neg.status().message()));
       e.neg = neg->pos;
     }
@@ -65,10 +65,10 @@ int main(int argc, char** argv) {
     if (width == 5120) {
       return Fail("this model takes the released 5120-wide embeddings: pass --pos pos_emb.pt [--neg neg_emb.pt]");
     }
-    e = seedvr::MakeDeterministicEmbeddings(width);
+    e = seedvr::text::MakeDeterministicEmbeddings(width);
     source = "deterministic stand-in (no released embeddings for width " + std::to_string(width) + ")";
   }
-  if (auto s = seedvr::WriteTextEmbeddings(out, e, source); !s.ok()) return Fail(std::string(s.message()));
+  if (auto s = seedvr::text::WriteTextEmbeddings(out, e, source); !s.ok()) return Fail(std::string(s.message()));
   std::printf("wrote %s: pos [%lld, %lld]%s from %s\n", out.c_str(), static_cast<long long>(e.pos.size(0)),
               static_cast<long long>(e.pos.size(1)), e.neg.defined() ? " and neg" : "", source.c_str());
   return 0;

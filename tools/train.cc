@@ -8,7 +8,7 @@
 
 #include "seedvr/config/config.h"
 #include "seedvr/core/cli.h"
-#include "seedvr/train/presets.h"
+#include "seedvr/train/dispatch.h"
 
 int main(int argc, char** argv) {
   seedvr::EnterUserWorkingDirectory();
@@ -32,7 +32,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "train: %s\n", std::string(config.status().message()).c_str());
     return 2;
   }
-  absl::Status status = seedvr::train::Train(*config);
+  // A config no compiled trainer accepts is rejected before any work.
+  auto selected = seedvr::train::SelectTrainer(*config, seedvr::train::LaunchWorldSize());
+  if (!selected.ok()) {
+    std::fprintf(stderr, "train: %s\n", std::string(selected.status().message()).c_str());
+    return 2;
+  }
+  absl::Status status = selected->first->run(selected->second);
   if (!status.ok()) {
     std::fprintf(stderr, "train: %s\n", std::string(status.message()).c_str());
     return 1;

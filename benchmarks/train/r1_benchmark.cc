@@ -52,8 +52,8 @@ void Args(benchmark::internal::Benchmark* b) {
   b->ArgNames({"mode", "r1_interval"})->Unit(benchmark::kMillisecond)->MinTime(2.0);
 }
 
-BENCHMARK(DStep<PatchDiscriminator, PatchDiscriminatorOptions>)->Name("PatchD")->Apply(Args);
-BENCHMARK(DStep<VideoDiscriminator, VideoDiscriminatorOptions>)->Name("VideoD")->Apply(Args);
+BENCHMARK(DStep<discriminator::PatchDiscriminator, discriminator::PatchDiscriminatorOptions>)->Name("PatchD")->Apply(Args);
+BENCHMARK(DStep<discriminator::VideoDiscriminator, discriminator::VideoDiscriminatorOptions>)->Name("VideoD")->Apply(Args);
 
 }  // namespace
 }  // namespace seedvr

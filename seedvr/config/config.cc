@@ -67,7 +67,7 @@ void TrainFields(V& v, TrainConfig& c) {
   v.Section("vae", c.vae, [](auto& s, VAEConfig& m) { VAEFields(s, m); });
   v.Section("data", c.data, [](auto& s, data::DataConfig& d) { DataFields(s, d); });
   v.Section("discriminator", c.discriminator, [](auto& s, DiscriminatorConfig& d) {
-    s("type", d.type, OneOf({"patch", "video", "dit"}));
+    s("type", d.type);  // checked against the compiled discriminators (train/dispatch.h)
     s("base_channels", d.base_channels, InRange<int64_t>(1, 4096));
     s("num_layers", d.num_layers, InRange<int64_t>(1, 16));
     s("input", d.input, OneOf({"latent", "pixel"}));
@@ -83,7 +83,7 @@ void TrainFields(V& v, TrainConfig& c) {
     s("grad_clip", o.grad_clip, AtLeast(0.0));
   });
   v.Section("loss", c.loss, [](auto& s, LossConfig& l) {
-    s("loss_type", l.loss_type, OneOf({"non_saturating", "hinge", "rpgan"}));
+    s("loss_type", l.loss_type);  // checked against the compiled losses (train/dispatch.h)
     s("lambda_adv", l.lambda_adv, AtLeast(0.0));
     s("lambda_fm", l.lambda_fm, AtLeast(0.0));
     s("lambda_r1", l.lambda_r1, AtLeast(0.0));
@@ -144,17 +144,6 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
   }
   if (c.optimizer.betas[0] < 0 || c.optimizer.betas[0] >= 1 || c.optimizer.betas[1] < 0 || c.optimizer.betas[1] >= 1) {
     e.push_back("optimizer.betas: expected two values in [0, 1)");
-  }
-  if (c.discriminator.type == "dit" && c.loss.lambda_r1 > 0) {
-    e.push_back(absl::StrCat("loss.lambda_r1: the dit discriminator cannot take exact R1 (its fused attention has no "
-                             "double backward, as in APT); set it to 0 and use loss.lambda_ar1 / loss.lambda_ar2, got ",
-                             c.loss.lambda_r1));
-  }
-  for (int64_t layer : c.discriminator.dit_feature_layers) {
-    if (c.discriminator.type == "dit" && (layer < 0 || layer >= c.model.num_layers)) {
-      e.push_back(absl::StrCat("discriminator.dit_feature_layers: expected layers in [0, ", c.model.num_layers,
-                               "), got ", layer));
-    }
   }
   return e;
 }

@@ -27,6 +27,8 @@
 
 namespace seedvr {
 
+// Each discriminator checks its own keys (models/discriminator/); which
+// types and losses exist is the compiled trainer product (train/dispatch.h).
 struct DiscriminatorConfig {
   std::string type = "patch";      // patch | video | dit
   int64_t base_channels = 64;

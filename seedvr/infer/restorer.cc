@@ -20,8 +20,7 @@
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/text/text_embeddings.h"
-#include "seedvr/train/checkpoint.h"
-#include "seedvr/train/generator.h"
+#include "seedvr/models/generator/generator.h"
 
 namespace seedvr::infer {
 namespace {
@@ -35,7 +34,7 @@ bool IsImage(const std::string& path) {
 
 class RestorerImpl : public Restorer {
  public:
-  RestorerImpl(RestorerOptions o, TrainConfig config, train::SeedVR2Generator generator, vae::VideoVAE vae)
+  RestorerImpl(RestorerOptions o, TrainConfig config, generator::SeedVR2Generator generator, vae::VideoVAE vae)
       : options_(std::move(o)), config_(std::move(config)), generator_(std::move(generator)), vae_(std::move(vae)) {}
 
   absl::Status RestoreFile(const std::string& input, const std::string& output,
@@ -103,7 +102,7 @@ class RestorerImpl : public Restorer {
 
   RestorerOptions options_;
   TrainConfig config_;
-  train::SeedVR2Generator generator_;
+  generator::SeedVR2Generator generator_;
   vae::VideoVAE vae_;
 };
 
@@ -136,7 +135,7 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   model->eval();
 
   const std::string text_path = o.text_embeddings.empty() ? c.training.text_embeddings : o.text_embeddings;
-  auto text = LoadTextEmbeddings(text_path, c.model.txt_in_dim);
+  auto text = text::LoadTextEmbeddings(text_path, c.model.txt_in_dim);
   if (!text.ok()) return text.status();
 
   vae::VideoVAE vae(c.vae);
@@ -152,7 +151,7 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   }
   vae->eval();
   return std::unique_ptr<Restorer>(
-      new RestorerImpl(o, c, train::SeedVR2Generator(model, text->pos.to(at::kFloat)), vae));
+      new RestorerImpl(o, c, generator::SeedVR2Generator(model, text->pos.to(at::kFloat)), vae));
 }
 
 }  // namespace seedvr::infer

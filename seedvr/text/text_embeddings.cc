@@ -7,7 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/core/tensor_file.h"
 
-namespace seedvr {
+namespace seedvr::text {
 namespace {
 
 absl::Status Check(const at::Tensor& t, const std::string& what, int64_t width) {
@@ -65,4 +65,4 @@ TextEmbeddings MakeDeterministicEmbeddings(int64_t width, int64_t length, uint64
   return e;
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::text

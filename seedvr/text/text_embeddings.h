@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace seedvr {
+namespace seedvr::text {
 
 struct TextEmbeddings {
   at::Tensor pos;  // [Lt, width], used for one-step restoration
@@ -32,4 +32,4 @@ absl::Status WriteTextEmbeddings(const std::string& path, const TextEmbeddings& 
 // every run and every tool sees the same text condition.
 TextEmbeddings MakeDeterministicEmbeddings(int64_t width, int64_t length = 58, uint64_t seed = 58);
 
-}  // namespace seedvr
+}  // namespace seedvr::text

@@ -1,17 +1,18 @@
-// AdamW with its state in plain named tensors, so that checkpoints hold it
-// under the parameters' own names and resume bit for bit. Same update as
-// torch.optim.AdamW: decoupled weight decay, bias-corrected moments.
+// AdamW (Loshchilov & Hutter; the update of torch.optim.AdamW: decoupled
+// weight decay, bias-corrected moments) with its state in plain named
+// tensors, so that checkpoints hold it under the parameters' own names and
+// resume bit for bit. Moments are kept in the parameters' dtype (fp32 master
+// weights), one pair per parameter.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <torch/utils.h>
+#include <ATen/core/Tensor.h>
 
-#include <cmath>
-#include <map>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "seedvr/core/tensor_file.h"
 
 namespace seedvr::train {
@@ -26,105 +27,24 @@ struct AdamWOptions {
 
 class AdamW {
  public:
-  AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options)
-      : params_(std::move(params)), options_(options) {
-    for (auto& [name, p] : params_) {
-      exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
-      exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
-    }
-  }
+  AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options);
 
   AdamWOptions& options() { return options_; }
+  const AdamWOptions& options() const { return options_; }
   int64_t steps() const { return step_; }
 
-  void ZeroGrad() {
-    for (auto& [name, p] : params_) {
-      if (p.grad().defined()) p.mutable_grad() = at::Tensor();
-    }
-  }
-
-  void Step() {
-    torch::NoGradGuard no_grad;
-    ++step_;
-    const double bc1 = 1 - std::pow(options_.beta1, static_cast<double>(step_));
-    const double bc2 = 1 - std::pow(options_.beta2, static_cast<double>(step_));
-    for (size_t i = 0; i < params_.size(); ++i) {
-      at::Tensor& p = params_[i].second;
-      if (!p.grad().defined()) continue;
-      const at::Tensor g = p.grad();
-      p.mul_(1 - options_.lr * options_.weight_decay);
-      exp_avg_[i].lerp_(g, 1 - options_.beta1);
-      exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
-      at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bc2)).add_(options_.eps);
-      p.addcdiv_(exp_avg_[i], denom, -options_.lr / bc1);
-    }
-  }
+  void ZeroGrad();
+  // One update of every parameter that has a gradient.
+  void Step();
 
   // Global L2 norm of the gradients; scales them down to `max_norm` when
   // max_norm > 0. Returns the norm before clipping.
-  double ClipGradNorm(double max_norm) {
-    torch::NoGradGuard no_grad;
-    double total = 0;
-    for (auto& [name, p] : params_) {
-      if (p.grad().defined()) total += p.grad().to(at::kDouble).pow(2).sum().item<double>();
-    }
-    const double norm = std::sqrt(total);
-    if (max_norm > 0 && norm > max_norm) {
-      for (auto& [name, p] : params_) {
-        if (p.grad().defined()) p.mutable_grad().mul_(max_norm / (norm + 1e-6));
-      }
-    }
-    return norm;
-  }
+  double ClipGradNorm(double max_norm);
 
   // {"step", "lr", "beta1", "beta2", "exp_avg": {name: t}, "exp_avg_sq": {...}}
-  PyValue State() const {
-    auto d = std::make_shared<PyDict>();
-    TensorList avg, avg_sq;
-    for (size_t i = 0; i < params_.size(); ++i) {
-      avg.push_back({params_[i].first, exp_avg_[i]});
-      avg_sq.push_back({params_[i].first, exp_avg_sq_[i]});
-    }
-    d->emplace_back(PyValue{std::string("step")}, PyValue{step_});
-    d->emplace_back(PyValue{std::string("lr")}, PyValue{options_.lr});
-    d->emplace_back(PyValue{std::string("beta1")}, PyValue{options_.beta1});
-    d->emplace_back(PyValue{std::string("beta2")}, PyValue{options_.beta2});
-    d->emplace_back(PyValue{std::string("exp_avg")}, FromTensorList(avg));
-    d->emplace_back(PyValue{std::string("exp_avg_sq")}, FromTensorList(avg_sq));
-    return PyValue{d};
-  }
-
-  absl::Status LoadState(const PyValue& state, const std::string& where) {
-    const PyValue* step = state.find("step");
-    const PyValue* avg = state.find("exp_avg");
-    const PyValue* avg_sq = state.find("exp_avg_sq");
-    if (step == nullptr || !step->is_int() || avg == nullptr || avg_sq == nullptr) {
-      return absl::InvalidArgumentError(where + ": optimizer state lacks step, exp_avg or exp_avg_sq");
-    }
-    for (auto [key, target] : {std::pair{avg, &exp_avg_}, std::pair{avg_sq, &exp_avg_sq_}}) {
-      auto list = ToTensorList(*key, where);
-      if (!list.ok()) return list.status();
-      if (list->size() != params_.size()) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ": optimizer state has ", list->size(),
-                                                       " tensors, the model has ", params_.size()));
-      }
-      for (size_t i = 0; i < params_.size(); ++i) {
-        const NamedTensor& t = (*list)[i];
-        if (t.name != params_[i].first || !t.tensor.sizes().equals(params_[i].second.sizes())) {
-          return absl::InvalidArgumentError(absl::StrCat(where, ": optimizer state entry ", i, " is '", t.name,
-                                                         "', expected '", params_[i].first, "' of the same shape"));
-        }
-        (*target)[i].copy_(t.tensor);
-      }
-    }
-    step_ = std::get<int64_t>(step->v);
-    for (auto [key, field] : {std::pair{"lr", &options_.lr}, std::pair{"beta1", &options_.beta1},
-                              std::pair{"beta2", &options_.beta2}}) {
-      const PyValue* v = state.find(key);
-      if (v != nullptr && std::holds_alternative<double>(v->v)) *field = std::get<double>(v->v);
-    }
-    return absl::OkStatus();
-  }
+  PyValue State() const;
+  // Errors name `where` and the first entry that does not match the parameters.
+  absl::Status LoadState(const PyValue& state, const std::string& where);
 
  private:
   std::vector<std::pair<std::string, at::Tensor>> params_;

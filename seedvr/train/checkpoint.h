@@ -4,7 +4,8 @@
 // checkpoint intact; `keep_last` bounds how many numbered ones stay on disk.
 //
 // Layout (a dict, readable by Python's torch.load(weights_only=True)):
-//   format "seedvr-train-1", step, d_step,
+//   format "seedvr-train-1", trainer: {discriminator, loss, parallelism}
+//     (the compiled policies' names), step, d_step,
 //   generator / ema / discriminator: state dicts (generator and EMA under the
 //     official DiT key names),
 //   g_optimizer / d_optimizer: AdamW state, rng: generator states,

@@ -1,52 +1,32 @@
 // Exponential moving average of the generator's weights: the weights users
-// restore with. Held under the generator's parameter names, so the EMA state
-// dict loads straight into the DiT (official key names).
+// restore with. Held in the parameters' dtype (fp32 master weights) under
+// the generator's parameter names, so the EMA state dict loads straight
+// into the DiT (official key names).
+//   shadow = decay * shadow + (1 - decay) * param, after every G update.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <torch/utils.h>
+#include <ATen/core/Tensor.h>
 
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "seedvr/core/tensor_file.h"
 
 namespace seedvr::train {
 
 class Ema {
  public:
-  Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay) : decay_(decay) {
-    torch::NoGradGuard no_grad;
-    for (const auto& [name, p] : params) {
-      sources_.push_back(p);
-      shadow_.push_back({name, p.detach().clone()});
-    }
-  }
+  // Starts from a copy of `params`, which it then follows.
+  Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay);
 
-  // shadow = decay * shadow + (1 - decay) * param
-  void Update() {
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < shadow_.size(); ++i) shadow_[i].tensor.lerp_(sources_[i].detach(), 1 - decay_);
-  }
+  void Update();
 
   const TensorList& weights() const { return shadow_; }
 
-  absl::Status Load(const TensorList& weights, const std::string& where) {
-    if (weights.size() != shadow_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(where, ": EMA holds ", weights.size(), " tensors, expected ",
-                                                     shadow_.size()));
-    }
-    torch::NoGradGuard no_grad;
-    for (size_t i = 0; i < shadow_.size(); ++i) {
-      if (weights[i].name != shadow_[i].name || !weights[i].tensor.sizes().equals(shadow_[i].tensor.sizes())) {
-        return absl::InvalidArgumentError(absl::StrCat(where, ": EMA entry '", weights[i].name, "' does not match '",
-                                                       shadow_[i].name, "'"));
-      }
-      shadow_[i].tensor.copy_(weights[i].tensor);
-    }
-    return absl::OkStatus();
-  }
+  // Replaces the shadow weights; errors name `where` and the first mismatch.
+  absl::Status Load(const TensorList& weights, const std::string& where);
 
  private:
   double decay_;

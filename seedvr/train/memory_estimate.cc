@@ -7,143 +7,21 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "seedvr/models/dit/dit_memory.h"
 #include "seedvr/models/dit/dit_shapes.h"
 #include "seedvr/models/dit/window.h"
 #include "seedvr/models/vae/memory_plan.h"
+#include "seedvr/train/discriminators.h"
 
 namespace seedvr::train {
 namespace {
 
 constexpr double kF32 = 4, kBf16 = 2;
 
-bool IsBf16(const DiTConfig& c) { return c.compute_dtype == "bfloat16" || c.compute_dtype == "bf16"; }
-
-// Bytes one DiT block saves for backward per token of a stream, counted from
-// what autograd keeps in models/dit/block.h, layers.h and attention.h (e =
-// activation bytes: 2 under bf16 autocast, 4 in fp32):
-//   RMSNorm (attn, mlp): its fp32 input (a copy under bf16)       2 x 4D
-//   Modulate: the normalised tensor (for d scale)                 2 x eD
-//   Linear inputs: qkv, MLP in                                    2 x eD
-//   Gate: the gated branch outputs                                2 x eD
-//   q/k RMSNorm: fp32 normalised q, k (for d weight), and their
-//     input: fp32 copies under bf16 (8I), else the qkv output
-//     the fp32 views keep alive (12I)                             8I + 8I | 12I
-//   attention (flash-style kernels): q, k, v, out + logsumexp     4eI + 4H
-//   proj_out input                                                eI
-//   MLP hidden: SwiGLU gate, silu(gate), up, product (proj_out
-//     input); GELU: pre- and post-activation                      4eHm | 2eHm
-//   rsqrt statistics                                              4(2 + 2H)
-// RoPE saves nothing per token (it multiplies by constant tables) and the
-// window gathers save only their indices.
-double BlockBytesPerToken(const DiTConfig& c, bool bf16) {
-  const double e = bf16 ? kBf16 : kF32;
-  const double d = static_cast<double>(c.vid_dim);
-  const double inner = static_cast<double>(c.heads * c.head_dim);
-  const double heads = static_cast<double>(c.heads);
-  const double hidden = static_cast<double>(DiTMlpHidden(c));
-  const double norms = 2 * kF32 * d;
-  const double modulate_linear_gate = 6 * e * d;
-  const double qk_norm = 8 * inner + (bf16 ? 8 * inner : 12 * inner);
-  const double attention = 4 * e * inner + kF32 * heads + e * inner;
-  const double mlp = (c.mlp_type == "swiglu" ? 4 : 2) * e * hidden;
-  const double stats = kF32 * (2 + 2 * heads);
-  return norms + modulate_linear_gate + qk_norm + attention + mlp + stats;
-}
-
-// Bytes the attention saves per text token of each window: every (window ||
-// text) segment holds its own copy of the text's k, v, q and output
-// (q and output only where the text output is needed: all but the last layer).
-double TextCopyBytesPerToken(const DiTConfig& c, bool bf16, bool need_txt) {
-  const double e = bf16 ? kBf16 : kF32;
-  const double inner = static_cast<double>(c.heads * c.head_dim);
-  return (need_txt ? 4 : 2) * e * inner + (need_txt ? kF32 * c.heads : 0);
-}
-
-// Fraction of one block's saved tensors that backward holds as gradients of
-// the intermediates while it walks the block (grad of the MLP hidden, of
-// q/k/v, ...): about half of them at once.
-constexpr double kBackwardWorkingSet = 0.5;
-
 int64_t ResnetParams(int64_t in, int64_t out) {
   int64_t n = 2 * in + (in * out * 27 + out) + 2 * out + (out * out * 27 + out);
   if (in != out) n += in * out + out;
   return n;
-}
-
-// Latent discriminator activations of one forward with autograd: each layer
-// keeps its conv input, the norm's input and statistics and the activation.
-double PatchActivationBytes(const TrainConfig& c, int64_t in_ch, int64_t t, int64_t h, int64_t w) {
-  const auto& d = c.discriminator;
-  double bytes = static_cast<double>(in_ch) * t * h * w * kF32;
-  for (int64_t i = 0; i <= d.num_layers; ++i) {
-    if (i < d.num_layers) {
-      h = std::max<int64_t>(h / 2, 1);
-      w = std::max<int64_t>(w / 2, 1);
-    }
-    const int64_t out = std::min(d.base_channels << i, d.base_channels * 8);
-    bytes += 3.0 * static_cast<double>(out) * t * h * w * kF32;
-  }
-  return bytes;
-}
-
-double VideoDActivationBytes(const TrainConfig& c, int64_t in_ch, int64_t t, int64_t h, int64_t w) {
-  const auto& d = c.discriminator;
-  int64_t ch = d.base_channels;
-  double bytes = static_cast<double>(in_ch + 2 * ch) * t * h * w * kF32;
-  for (int64_t i = 0; i < d.num_layers; ++i) {
-    const int64_t out = std::min(ch * 2, d.base_channels * 8);
-    bytes += 3.0 * static_cast<double>(ch) * t * h * w * kF32;  // conv0 in/out, activation
-    t = t > 1 ? (t + 1) / 2 : 1;
-    h = std::max<int64_t>((h + 1) / 2, 1);
-    w = std::max<int64_t>((w + 1) / 2, 1);
-    bytes += 4.0 * static_cast<double>(out) * t * h * w * kF32;  // conv1, skip, sum
-    ch = out;
-  }
-  return bytes;
-}
-
-struct DiTActivations {
-  double full = 0;          // every block's saved tensors
-  double checkpointed = 0;  // block inputs + one recomputed block
-  double per_block_max = 0;
-  double block_bytes_per_token = 0;
-  int64_t max_windows = 0;
-};
-
-// Saved activations of one DiT forward with autograd over `clips` clips of
-// `grid` tokens (after patchify) and `text` text tokens each.
-DiTActivations DiTActivationBytes(const DiTConfig& c, const dit::Grid3& grid, int64_t text, int64_t clips) {
-  const bool bf16 = IsBf16(c);
-  const double e = bf16 ? kBf16 : kF32;
-  const double nv = static_cast<double>(grid[0] * grid[1] * grid[2]);
-  const double nt = static_cast<double>(text);
-  DiTActivations a;
-  a.block_bytes_per_token = BlockBytesPerToken(c, bf16);
-  double blocks = 0;
-  for (int64_t i = 0; i < c.num_layers; ++i) {
-    const dit::Grid3 counts = i < static_cast<int64_t>(c.window.size()) ? c.window[i] : dit::Grid3{4, 3, 3};
-    const std::string method = i < static_cast<int64_t>(c.window_method.size())
-                                   ? c.window_method[i]
-                                   : (i % 2 == 0 ? "720pwin_by_size_bysize" : "720pswin_by_size_bysize");
-    const auto m = dit::ParseWindowMethod(method).value_or(dit::WindowMethod::kRegular720p);
-    const int64_t windows = static_cast<int64_t>(dit::MakeWindows(grid, counts, m).size());
-    a.max_windows = std::max(a.max_windows, windows);
-    const bool last = i + 1 == c.num_layers;
-    // The last layer's text stream skips the MLP; count it whole (small).
-    const double block = (nv + nt) * a.block_bytes_per_token +
-                         static_cast<double>(windows) * nt * TextCopyBytesPerToken(c, bf16, !last);
-    blocks += block;
-    a.per_block_max = std::max(a.per_block_max, block);
-  }
-  // Outside the blocks: patch-in output, output RMSNorm (fp32 input),
-  // modulation and vid_out input.
-  const double head = nv * (kF32 + 3 * e) * static_cast<double>(c.vid_dim);
-  const double working = kBackwardWorkingSet * a.per_block_max;
-  const double inputs = static_cast<double>(c.num_layers) * (nv + nt) * e * static_cast<double>(c.vid_dim);
-  a.full = clips * (blocks + head + working);
-  a.checkpointed = clips * (inputs + a.per_block_max + head + working);
-  a.per_block_max *= clips;
-  return a;
 }
 
 double GiB(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
@@ -189,38 +67,6 @@ int64_t CountVAEParameters(const VAEConfig& v) {
   return enc + dec;
 }
 
-int64_t CountDiscriminatorParameters(const TrainConfig& config) {
-  const auto& d = config.discriminator;
-  const int64_t in0 = d.input == "pixel" ? config.vae.out_channels : config.vae.latent_channels;
-  if (d.type == "patch") {
-    int64_t n = 0, in = in0;
-    for (int64_t i = 0; i <= d.num_layers; ++i) {
-      const bool down = i < d.num_layers;
-      const int64_t out = std::min(d.base_channels << i, d.base_channels * 8);
-      n += in * out * (down ? 48 : 27) + (i == 0 ? out : 0);
-      if (i > 0) n += 2 * out;  // instance norm affine
-      in = out;
-    }
-    return n + in * 27 + 1;
-  }
-  if (d.type == "video") {
-    int64_t ch = d.base_channels;
-    int64_t n = in0 * ch + ch;
-    for (int64_t i = 0; i < d.num_layers; ++i) {
-      const int64_t out = std::min(ch * 2, d.base_channels * 8);
-      n += ch * ch * 27 + ch + ch * out * 27 + out + ch * out;
-      ch = out;
-    }
-    return n + (ch + 1) * ch * 27 + ch + ch * ch + ch + ch + 1;
-  }
-  // dit: a copy of the generator's DiT plus one query head per tapped layer
-  // (query, proj_q, proj_kv), a LayerNorm and the logit projection.
-  const int64_t dim = config.model.vid_dim;
-  const int64_t taps = static_cast<int64_t>(d.dit_feature_layers.size());
-  return CountDiTParameters(config.model) + taps * (dim + dim * dim + dim + 2 * dim * dim + 2 * dim) +
-         2 * taps * dim + taps * dim + 1;
-}
-
 std::vector<std::pair<std::string, double>> MemoryEstimate::Parts() const {
   return {{"generator weights (fp32)", weights},
           {"gradients (fp32)", gradients},
@@ -244,7 +90,7 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const M
   r.sp_size = o.sp_size > 0 ? o.sp_size : std::max<int64_t>(config.parallel.sp_size, 1);
   r.sharded = o.sharded >= 0 ? o.sharded == 1 : config.parallel.strategy == "sharded";
   r.checkpointing = o.checkpointing >= 0 ? o.checkpointing == 1 : m.gradient_checkpointing;
-  r.bf16 = IsBf16(m);
+  r.bf16 = dit::IsBf16Compute(m);
   r.text_tokens = std::max<int64_t>(o.text_tokens, 0);
   if (m.heads % r.sp_size != 0) {
     return absl::InvalidArgumentError(
@@ -288,27 +134,15 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const M
   r.ema = p * kF32;
   r.autocast_weights = r.bf16 ? p * kBf16 : 0;
 
-  r.discriminator_params = CountDiscriminatorParameters(config);
+  auto d_entry = FindDiscriminator(config.discriminator.type);
+  if (!d_entry.ok()) return d_entry.status();
+  r.discriminator_params = (*d_entry)->count_parameters(config);
   r.discriminator_state = static_cast<double>(r.discriminator_params) * 4 * kF32;
-  const auto& dc = config.discriminator;
-  const bool pixel = dc.input == "pixel";
-  const int64_t d_ch = pixel ? config.vae.out_channels : config.vae.latent_channels;
-  const int64_t dt = pixel ? frames : r.latent_frames;
-  const int64_t dh = pixel ? crop_h : crop_h / spatial, dw = pixel ? crop_w : crop_w / spatial;
-  double d_forward = 0;
-  if (dc.type == "patch") {
-    d_forward = PatchActivationBytes(config, d_ch, dt, dh, dw);
-  } else if (dc.type == "video") {
-    d_forward = VideoDActivationBytes(config, d_ch, dt, dh, dw);
-  } else {
-    const int64_t deepest = dc.dit_feature_layers.empty()
-                                ? m.num_layers
-                                : *std::max_element(dc.dit_feature_layers.begin(), dc.dit_feature_layers.end()) + 1;
-    DiTConfig backbone = m;
-    backbone.num_layers = std::min<int64_t>(deepest, m.num_layers);
-    const DiTActivations a = DiTActivationBytes(backbone, grid, r.text_tokens, 1);
-    d_forward = r.checkpointing ? a.checkpointed : a.full;
-  }
+  const bool pixel = config.discriminator.input == "pixel";
+  const discriminator::ClipShape d_clip = {discriminator::InputChannels(config), pixel ? frames : r.latent_frames,
+                                           pixel ? crop_h : crop_h / spatial, pixel ? crop_w : crop_w / spatial,
+                                           r.text_tokens, r.checkpointing};
+  double d_forward = (*d_entry)->activation_bytes(config, d_clip);
   if (pixel) {
     // The frozen decoder runs with autograd to the latents: far more than its
     // no-grad peak; a rough 4x of memory_plan's live-copy estimate.
@@ -319,7 +153,7 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const M
   const bool penalties = config.loss.lambda_r1 > 0 || config.loss.lambda_ar1 > 0 || config.loss.lambda_ar2 > 0;
   r.discriminator_activations = batch * d_forward * 2 * (penalties ? 2 : 1) / r.sp_size;
 
-  const DiTActivations act = DiTActivationBytes(m, grid, r.text_tokens, batch);
+  const dit::DiTActivations act = dit::DiTActivationBytes(m, grid, r.text_tokens, batch);
   r.block_bytes_per_token = act.block_bytes_per_token;
   r.max_windows = act.max_windows;
   r.activations_full = act.full / r.sp_size;

@@ -1,5 +1,5 @@
 // Per-device memory of one APT training step, estimated from a TrainConfig
-// without LibTorch: what the trainer (train/trainer.h) holds, part by part,
+// without allocating anything: what the trainer (train/trainer.h) holds, part by part,
 // so a user can pick batch, crop, frames, sequence parallel and sharding for
 // a card before allocating anything.
 //
@@ -11,6 +11,7 @@
 //   autocast       bf16 copies of the weights autocast caches for the
 //                  forward and autograd keeps for backward (bf16 only)
 //   discriminator  weights + gradients + AdamW moments, plus its activations
+//                  (each discriminator counts its own: models/discriminator/)
 //   activations    what the G step keeps for backward through the DiT,
 //                  divided by sp_size (Ulysses splits the sequence); with
 //                  gradient checkpointing the block inputs plus one
@@ -80,9 +81,6 @@ struct MemoryEstimate {
 // Validates what the estimate needs (model shapes, crop divisible by 16,
 // sp_size divides heads) and estimates one device's peak.
 absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const MemoryOptions& options = {});
-
-// Parameters of the configured discriminator (patch | video | dit), without LibTorch.
-int64_t CountDiscriminatorParameters(const TrainConfig& config);
 
 // Parameters of the causal VAE (encoder + decoder), without LibTorch:
 // 250,648,227 for the official configuration.

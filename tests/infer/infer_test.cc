@@ -17,7 +17,7 @@
 #include "seedvr/testing/fixtures.h"
 #include "seedvr/text/text_embeddings.h"
 #include "seedvr/train/checkpoint.h"
-#include "seedvr/train/presets.h"
+#include "seedvr/train/dispatch.h"
 
 namespace seedvr::infer {
 namespace {
@@ -64,12 +64,13 @@ class RestorerTest : public ::testing::Test {
     o.frames = 7;
     o.fps = 12;
     ASSERT_TRUE(data::WriteVideo(*dir_ + "/data/hq/a.mp4", data::MakeSyntheticClip(o), {.fps = 12}).ok());
-    ASSERT_TRUE(WriteTextEmbeddings(*dir_ + "/text.safetensors", MakeDeterministicEmbeddings(64), "test").ok());
-    auto c = LoadTrainConfig("configs/tiny.yaml",
-                             {"data.data_root=" + *dir_ + "/data", "data.crop_size=[32, 32]", "data.num_workers=0",
-                              "training.text_embeddings=" + *dir_ + "/text.safetensors", "training.eval_clips=0",
-                              "training.max_steps=1", "checkpoint.save_dir=" + *dir_ + "/ckpt",
-                              "logging.progress_bar=false"});
+    ASSERT_TRUE(
+        text::WriteTextEmbeddings(*dir_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
+    auto c = LoadTrainConfig(
+        "configs/tiny.yaml",
+        {"data.data_root=" + *dir_ + "/data", "data.crop_size=[32, 32]", "data.num_workers=0",
+         "training.text_embeddings=" + *dir_ + "/text.safetensors", "training.eval_clips=0", "training.max_steps=1",
+         "checkpoint.save_dir=" + *dir_ + "/ckpt", "logging.progress_bar=false"});
     ASSERT_TRUE(c.ok()) << c.status();
     ASSERT_TRUE(train::Train(*c).ok());
   }
@@ -91,7 +92,8 @@ TEST_F(RestorerTest, RestoresAVideoKeepingFramesSizeAndRate) {
   ASSERT_TRUE(r.ok()) << r.status();
   const std::string out = *dir_ + "/out.mp4";
   std::vector<std::string> stages;
-  ASSERT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [&](const std::string& s) { stages.push_back(s); }).ok());
+  ASSERT_TRUE(
+      (*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [&](const std::string& s) { stages.push_back(s); }).ok());
   auto info = data::ProbeVideo(out);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->frame_count, 7);  // padded to 9 for the VAE, trimmed back
@@ -112,7 +114,8 @@ TEST_F(RestorerTest, ColorFixMakesLowFrequenciesFollowTheInput) {
     const std::string out = *dir_ + (fix ? "/fix.mp4" : "/nofix.mp4");
     EXPECT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [](const std::string&) {}).ok());
     auto a = data::ReadClip(*dir_ + "/data/hq/a.mp4", 0, 7), b = data::ReadClip(out, 0, 7);
-    at::Tensor in = data::ClipToTensor(*a, data::ClipLayout::kTCHW), res = data::ClipToTensor(*b, data::ClipLayout::kTCHW);
+    at::Tensor in = data::ClipToTensor(*a, data::ClipLayout::kTCHW),
+               res = data::ClipToTensor(*b, data::ClipLayout::kTCHW);
     return (WaveletDecomposition(res).second - WaveletDecomposition(in).second).abs().mean().item<double>();
   };
   const double with = low_error(true), without = low_error(false);
@@ -123,8 +126,8 @@ TEST_F(RestorerTest, ColorFixMakesLowFrequenciesFollowTheInput) {
 TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
   const std::string src = *dir_ + "/data/hq/a.mp4", with_audio = *dir_ + "/sound.mp4", image = *dir_ + "/still.png";
   const std::string cmd = "ffmpeg -v error -y -f lavfi -i sine=frequency=440:duration=1 -i " + src +
-                          " -map 1:v -map 0:a -c:v copy -c:a aac -shortest " + with_audio + " && ffmpeg -v error -y -i " +
-                          src + " -frames:v 1 " + image;
+                          " -map 1:v -map 0:a -c:v copy -c:a aac -shortest " + with_audio +
+                          " && ffmpeg -v error -y -i " + src + " -frames:v 1 " + image;
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok());

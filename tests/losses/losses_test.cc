@@ -1,10 +1,12 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <torch/csrc/autograd/autograd.h>
 #include <torch/nn/modules/conv.h>
 
 #include <cmath>
 
 #include "seedvr/losses/adversarial.h"
+#include "seedvr/losses/feature_matching.h"
 #include "seedvr/losses/regularizers.h"
 #include "seedvr/models/discriminator/patch.h"
 
@@ -62,7 +64,7 @@ TEST(Regularizers, LazyR1ScheduleAndOptimizerCorrection) {
 // backward) matches central finite differences.
 TEST(Regularizers, R1GradientMatchesFiniteDifferences) {
   at::manual_seed(0);
-  PatchDiscriminator d(PatchDiscriminatorOptions{4, 4, 1});
+  discriminator::PatchDiscriminator d(discriminator::PatchDiscriminatorOptions{4, 4, 1});
   d->to(at::kDouble);
   at::Tensor x = at::randn({2, 4, 2, 8, 8}, at::kDouble);
   auto penalty = [&] { return R1Penalty([&](const at::Tensor& v) { return d->forward(v).logits; }, x); };

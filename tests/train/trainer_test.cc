@@ -1,5 +1,6 @@
-// End-to-end trainer tests on tiny clips made here: every compiled preset
-// trains, checkpoints load into the DiT, and resuming is bit-exact.
+// End-to-end trainer tests on tiny clips made here: every compiled trainer
+// trains with the policies it names, checkpoints load into the DiT, and
+// resuming is bit-exact.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -14,7 +15,8 @@
 #include "seedvr/testing/fixtures.h"
 #include "seedvr/text/text_embeddings.h"
 #include "seedvr/train/checkpoint.h"
-#include "seedvr/train/presets.h"
+#include "seedvr/train/discriminators.h"
+#include "seedvr/train/dispatch.h"
 
 namespace seedvr::train {
 namespace {
@@ -32,15 +34,17 @@ class TrainerTest : public ::testing::Test {
       o.seed = 10 + i;
       ASSERT_TRUE(data::WriteVideo(*root_ + (i == 0 ? "/hq/a.mp4" : "/hq/b.mkv"), data::MakeSyntheticClip(o)).ok());
     }
-    ASSERT_TRUE(WriteTextEmbeddings(*root_ + "/text.safetensors", MakeDeterministicEmbeddings(64), "test").ok());
+    ASSERT_TRUE(
+        text::WriteTextEmbeddings(*root_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
   }
 
   // configs/tiny.yaml shrunk to 32x32 crops of 5 frames.
   static TrainConfig Config(const std::string& save_dir, std::vector<std::string> overrides = {}) {
     std::vector<std::string> all = {
-        "data.data_root=" + *root_, "data.crop_size=[32, 32]", "data.num_workers=1",
-        "training.text_embeddings=" + *root_ + "/text.safetensors", "training.eval_clips=0",
-        "checkpoint.save_dir=" + save_dir, "logging.progress_bar=false", "loss.r1_interval=2",
+        "data.data_root=" + *root_,     "data.crop_size=[32, 32]",
+        "data.num_workers=1",           "training.text_embeddings=" + *root_ + "/text.safetensors",
+        "training.eval_clips=0",        "checkpoint.save_dir=" + save_dir,
+        "logging.progress_bar=false",   "loss.r1_interval=2",
         "discriminator.base_channels=8"};
     all.insert(all.end(), overrides.begin(), overrides.end());
     auto c = LoadTrainConfig("configs/tiny.yaml", all);
@@ -52,24 +56,46 @@ class TrainerTest : public ::testing::Test {
 };
 std::string* TrainerTest::root_ = nullptr;
 
-TEST_F(TrainerTest, EveryPresetRunsTwoSteps) {
-  for (const CompiledTrainer& t : CompiledTrainers()) {
-    std::string dir = testing::TempDir() + "/preset_" + t.preset;
-    const bool dit = std::string(t.discriminator) == "dit";  // no exact R1: approximated only
-    TrainConfig c = Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
-                                 std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
-                                 dit ? "loss.lambda_r1=0" : "loss.lambda_r1=10"});
-    ASSERT_TRUE(Train(c).ok()) << t.preset;
-    auto state = LoadCheckpoint(FinalCheckpointPath(dir));
-    ASSERT_TRUE(state.ok()) << state.status();
-    EXPECT_EQ(std::get<int64_t>(state->find("step")->v), 2);
-    // The EMA weights load into the DiT under the official key names.
-    auto ema = ToTensorList(*state->find("ema"), "ema");
-    ASSERT_TRUE(ema.ok());
-    dit::NaDiT model(c.model);
-    EXPECT_TRUE(LoadDiTWeights(*model, *ema).ok()) << t.preset;
-  }
+// Every compiled trainer trains two steps with the discriminator and loss
+// its registry row names: the checkpoint records the policies the
+// specialization was compiled with (their kName), and its discriminator
+// state has that discriminator's parameter count.
+class EveryTrainer : public TrainerTest, public ::testing::WithParamInterface<CompiledTrainer> {};
+
+TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
+  const CompiledTrainer& t = GetParam();
+  std::string dir = testing::TempDir() + "/trainer_" + t.preset;
+  auto d = FindDiscriminator(t.discriminator);
+  ASSERT_TRUE(d.ok()) << d.status();
+  TrainConfig c = Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
+                               std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
+                               (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0"});
+  auto selected = SelectTrainer(c, 1);
+  ASSERT_TRUE(selected.ok()) << selected.status();
+  EXPECT_EQ(std::string(selected->first->preset), t.preset);
+  ASSERT_TRUE(selected->first->run(selected->second).ok()) << t.preset;
+  auto state = LoadCheckpoint(FinalCheckpointPath(dir));
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(std::get<int64_t>(state->find("step")->v), 2);
+  const PyValue* trainer = state->find("trainer");
+  ASSERT_NE(trainer, nullptr);
+  EXPECT_EQ(std::get<std::string>(trainer->find("discriminator")->v), t.discriminator);
+  EXPECT_EQ(std::get<std::string>(trainer->find("loss")->v), t.loss);
+  EXPECT_EQ(std::get<std::string>(trainer->find("parallelism")->v), t.parallelism);
+  auto disc = ToTensorList(*state->find("discriminator"), "discriminator");
+  ASSERT_TRUE(disc.ok());
+  int64_t numel = 0;
+  for (const auto& p : *disc) numel += p.tensor.numel();
+  EXPECT_EQ(numel, (*d)->count_parameters(c)) << t.preset;
+  // The EMA weights load into the DiT under the official key names.
+  auto ema = ToTensorList(*state->find("ema"), "ema");
+  ASSERT_TRUE(ema.ok());
+  dit::NaDiT model(c.model);
+  EXPECT_TRUE(LoadDiTWeights(*model, *ema).ok()) << t.preset;
 }
+
+INSTANTIATE_TEST_SUITE_P(Compiled, EveryTrainer, ::testing::ValuesIn(CompiledTrainers()),
+                         [](const ::testing::TestParamInfo<CompiledTrainer>& info) { return info.param.preset; });
 
 // Pixel-space discriminators judge clips decoded by the frozen VAE, and the
 // generator's gradient flows back through the decoder.

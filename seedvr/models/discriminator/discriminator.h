@@ -1,31 +1,99 @@
-// What every discriminator provides to the trainer.
+// The discriminator role: what every discriminator provides to the trainer.
 //
-// Contract (concept Discriminator): a torch::nn::ModuleHolder whose
-// `forward(x)` takes clips [B, C, T, H, W] (VAE latents channel-first by
-// default, or decoded pixels) and returns DiscriminatorOutput: `logits`
-// (a map [B, 1, t, h, w] or one per clip [B, 1]) and `features`, the
-// intermediate activations feature matching compares. `kName` is the config's
-// discriminator.type.
+// A discriminator D is a LibTorch module holder (`DImpl` + TORCH_MODULE(D));
+// concept Discriminator checks that D::Impl provides:
+//
+//   kName             the config's discriminator.type ("patch", "video", "dit")
+//   kDoubleBackward   true when autograd can differentiate D's input gradient
+//                     again, so exact R1 (StyleGAN2) can run; false rejects
+//                     loss.lambda_r1 > 0 (approximated R1/R2 still work)
+//   kJudges           what discriminator.input may be: latents only, or
+//                     latents and pixels decoded by the frozen VAE
+//   Validate(config)  checks D's own keys before anything is built; errors
+//                     name the key path
+//   FromConfig(config, context) -> StatusOr<D>
+//                     builds D; `context` carries the generator's initial
+//                     DiT (for discriminators initialised from it) and the
+//                     text embedding
+//   CountParameters(config)
+//                     D's parameter count without building it (equals the
+//                     built module's numel), for the memory estimate
+//   ActivationBytes(config, shape)
+//                     bytes autograd keeps for one forward of one clip of
+//                     `shape`, for the memory estimate
+//   forward(x)        x: clips [B, C, T, H, W] (VAE latents, channel first,
+//                     or decoded pixels in [-1, 1]) -> DiscriminatorOutput:
+//                     `logits`, a map [B, 1, t, h, w] or one per clip [B, 1],
+//                     and `features`, the activations feature matching compares
+//
+// Optional hook (concept ResamplingDiscriminator): `Resample(at::Generator&)`
+// draws the discriminator's own randomness (the DiT discriminator's
+// timesteps) from the trainer's seeded generator, once per D or G update, so
+// every forward within an update sees the same draw and resume stays exact.
+//
+// Adding a discriminator: its header and .cc here (implementing the above),
+// its test, and one line in the trainer product (seedvr/train/BUILD.bazel).
 #pragma once
 
+#include <ATen/core/Generator.h>
 #include <ATen/core/Tensor.h>
-#include <torch/nn/module.h>
 
 #include <concepts>
+#include <cstdint>
 #include <vector>
 
-namespace seedvr {
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "seedvr/config/config.h"
+
+namespace seedvr::dit {
+class NaDiTImpl;
+}  // namespace seedvr::dit
+
+namespace seedvr::discriminator {
 
 struct DiscriminatorOutput {
   at::Tensor logits;
   std::vector<at::Tensor> features;
 };
 
+// What discriminator.input a discriminator accepts.
+enum class Judges { kLatents, kLatentsOrPixels };
+
+// What FromConfig may build from besides the config.
+struct DiscriminatorContext {
+  const dit::NaDiTImpl* generator = nullptr;  // the generator's initial DiT
+  at::Tensor text;                            // [Lt, txt_in_dim] positive embedding, fp32
+};
+
+// One clip as the discriminator sees it, for ActivationBytes.
+struct ClipShape {
+  int64_t channels = 0;
+  int64_t frames = 0;   // T (latent frames, or pixel frames for pixel input)
+  int64_t height = 0;
+  int64_t width = 0;
+  int64_t text_tokens = 0;
+  bool gradient_checkpointing = false;
+};
+
 template <class D>
-concept Discriminator = requires(D d, const at::Tensor& x) {
+concept Discriminator = requires(D d, const at::Tensor& x, const TrainConfig& c, const DiscriminatorContext& ctx,
+                                 const ClipShape& shape) {
   { D::Impl::kName } -> std::convertible_to<const char*>;
+  { D::Impl::kDoubleBackward } -> std::convertible_to<bool>;
+  { D::Impl::kJudges } -> std::convertible_to<Judges>;
+  { D::Impl::Validate(c) } -> std::same_as<absl::Status>;
+  { D::Impl::FromConfig(c, ctx) } -> std::same_as<absl::StatusOr<D>>;
+  { D::Impl::CountParameters(c) } -> std::same_as<int64_t>;
+  { D::Impl::ActivationBytes(c, shape) } -> std::same_as<double>;
   { d->forward(x) } -> std::same_as<DiscriminatorOutput>;
   { d->parameters() } -> std::same_as<std::vector<at::Tensor>>;
 };
 
-}  // namespace seedvr
+template <class D>
+concept ResamplingDiscriminator = Discriminator<D> && requires(D d, at::Generator& gen) { d->Resample(gen); };
+
+// Channels of what D judges under this config: latent or pixel channels.
+int64_t InputChannels(const TrainConfig& config);
+
+}  // namespace seedvr::discriminator

@@ -5,22 +5,19 @@
 // instance norm after every layer but the first; then a size-preserving 3x3x3
 // layer and a 3x3x3 projection to one logit per space-time patch. The size-
 // preserving tail (pix2pix uses 4x4 there) keeps small latent grids valid.
+//
+// Input [B, C, T, H, W] latents or pixels; logits [B, 1, T, H / 2^n, W / 2^n]
+// (n = num_layers); features: every layer's output. Role contract:
+// discriminator.h.
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/conv.h>
-#include <torch/nn/modules/normalization.h>
-#include <torch/nn/modules/instancenorm.h>
-
-#include <algorithm>
-#include <string>
 
 #include "seedvr/models/discriminator/discriminator.h"
 
-namespace seedvr {
+namespace seedvr::discriminator {
 
 struct PatchDiscriminatorOptions {
   int64_t in_channels = 16;
@@ -28,41 +25,22 @@ struct PatchDiscriminatorOptions {
   int64_t num_layers = 3;
 };
 
+class PatchDiscriminator;
+
 class PatchDiscriminatorImpl : public torch::nn::Module {
  public:
   using Options = PatchDiscriminatorOptions;
   static constexpr const char* kName = "patch";
+  static constexpr bool kDoubleBackward = true;
+  static constexpr Judges kJudges = Judges::kLatentsOrPixels;
 
-  explicit PatchDiscriminatorImpl(const PatchDiscriminatorOptions& o) {
-    using namespace torch::nn;
-    int64_t in = o.in_channels;
-    for (int64_t i = 0; i <= o.num_layers; ++i) {
-      const bool down = i < o.num_layers;
-      const int64_t out = std::min(o.base_channels << i, o.base_channels * 8);
-      Sequential layer;
-      layer->push_back(Conv3d(Conv3dOptions(in, out, down ? std::vector<int64_t>{3, 4, 4} : std::vector<int64_t>{3, 3, 3})
-                                  .stride(down ? std::vector<int64_t>{1, 2, 2} : std::vector<int64_t>{1, 1, 1})
-                                  .padding(1)
-                                  .bias(i == 0)));
-      if (i > 0) layer->push_back(InstanceNorm3d(InstanceNorm3dOptions(out).affine(true)));
-      layer->push_back(LeakyReLU(LeakyReLUOptions().negative_slope(0.2)));
-      layers_->push_back(layer);
-      in = out;
-    }
-    register_module("layers", layers_);
-    head_ = register_module("head", Conv3d(Conv3dOptions(in, 1, 3).padding(1)));
-  }
+  static absl::Status Validate(const TrainConfig& config);
+  static absl::StatusOr<PatchDiscriminator> FromConfig(const TrainConfig& config, const DiscriminatorContext& context);
+  static int64_t CountParameters(const TrainConfig& config);
+  static double ActivationBytes(const TrainConfig& config, const ClipShape& shape);
 
-  DiscriminatorOutput forward(const at::Tensor& x) {
-    DiscriminatorOutput out;
-    at::Tensor h = x;
-    for (const auto& layer : *layers_) {
-      h = layer->as<torch::nn::Sequential>()->forward(h);
-      out.features.push_back(h);
-    }
-    out.logits = head_->forward(h);
-    return out;
-  }
+  explicit PatchDiscriminatorImpl(const PatchDiscriminatorOptions& o);
+  DiscriminatorOutput forward(const at::Tensor& x);
 
  private:
   torch::nn::ModuleList layers_;
@@ -70,4 +48,4 @@ class PatchDiscriminatorImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PatchDiscriminator);
 
-}  // namespace seedvr
+}  // namespace seedvr::discriminator

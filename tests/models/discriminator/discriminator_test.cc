@@ -6,8 +6,9 @@
 #include "seedvr/models/discriminator/dit.h"
 #include "seedvr/models/discriminator/patch.h"
 #include "seedvr/models/discriminator/video.h"
+#include "seedvr/models/dit/nadit.h"
 
-namespace seedvr {
+namespace seedvr::discriminator {
 namespace {
 
 static_assert(Discriminator<PatchDiscriminator> && Discriminator<VideoDiscriminator> && Discriminator<DiTDiscriminator>);
@@ -55,7 +56,7 @@ TEST(Discriminators, GradientsReachTheInput) {
   }
 }
 
-TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
+DiTConfig TinyDiT() {
   DiTConfig c;
   c.vid_dim = 32;
   c.txt_dim = 32;
@@ -69,6 +70,11 @@ TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
   c.block_type.assign(3, "mmdit_sr");
   c.window.assign(3, {4, 3, 3});
   c.window_method = {"720pwin_by_size_bysize", "720pswin_by_size_bysize", "720pwin_by_size_bysize"};
+  return c;
+}
+
+TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
+  const DiTConfig c = TinyDiT();
   DiTDiscriminator d(DiTDiscriminatorOptions{c, {0, 2}, 12.0, at::randn({5, 8})});
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
   d->Resample(gen);
@@ -84,5 +90,41 @@ TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
   EXPECT_TRUE(d->named_parameters().contains("backbone.blocks.0.attn.proj_qkv.vid.weight"));
 }
 
+int64_t Numel(const torch::nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& p : m.parameters()) n += p.numel();
+  return n;
+}
+
+// Each discriminator's CountParameters (what the memory estimate uses)
+// equals the parameter count of the module FromConfig builds, on latents and
+// on pixels.
+TEST(Discriminators, CountParametersEqualsTheBuiltModule) {
+  TrainConfig c;
+  c.model = TinyDiT();
+  c.model.txt_in_dim = 8;
+  c.discriminator.base_channels = 8;
+  c.discriminator.num_layers = 3;
+  for (const char* input : {"latent", "pixel"}) {
+    c.discriminator.input = input;
+    auto patch = PatchDiscriminatorImpl::FromConfig(c, {});
+    ASSERT_TRUE(patch.ok()) << patch.status();
+    EXPECT_EQ(PatchDiscriminatorImpl::CountParameters(c), Numel(**patch)) << input;
+    auto video = VideoDiscriminatorImpl::FromConfig(c, {});
+    ASSERT_TRUE(video.ok()) << video.status();
+    EXPECT_EQ(VideoDiscriminatorImpl::CountParameters(c), Numel(**video)) << input;
+  }
+  c.discriminator.input = "latent";
+  c.discriminator.dit_feature_layers = {0, 2};
+  dit::NaDiT generator(c.model);
+  auto dit = DiTDiscriminatorImpl::FromConfig(c, {generator.get(), at::randn({5, 8})});
+  ASSERT_TRUE(dit.ok()) << dit.status();
+  EXPECT_EQ(DiTDiscriminatorImpl::CountParameters(c), Numel(**dit));
+  // It starts from the generator's weights.
+  EXPECT_TRUE(at::equal((*dit)->backbone->named_parameters()["vid_in.proj.weight"],
+                        generator->named_parameters()["vid_in.proj.weight"]));
+  EXPECT_FALSE(DiTDiscriminatorImpl::FromConfig(c, {}).ok());  // needs the generator
+}
+
 }  // namespace
-}  // namespace seedvr
+}  // namespace seedvr::discriminator

@@ -154,15 +154,25 @@ TEST(MemoryEstimateTest, MinimumGpus) {
   EXPECT_NE(none.status().message().find("does not fit"), std::string::npos);
 }
 
-TEST(MemoryEstimateTest, DiscriminatorCounts) {
+// Each discriminator counts its own parameters (checked against the built
+// modules in tests/models/discriminator); the estimate takes them by
+// discriminator.type.
+TEST(MemoryEstimateTest, DiscriminatorPartComesFromTheNamedDiscriminator) {
   TrainConfig c = Train3B();
   // Patch on latents: 16->64 (3x4x4, bias), 64->128, 128->256 (no bias,
   // instance norm affine), 256->512 (3x3x3), head 512->1.
   const int64_t patch = 16 * 64 * 48 + 64 + 64 * 128 * 48 + 256 + 128 * 256 * 48 + 512 + 256 * 512 * 27 + 1024 +
                         512 * 27 + 1;
-  EXPECT_EQ(CountDiscriminatorParameters(c), patch);
+  EXPECT_EQ(Estimate(c).discriminator_params, patch);
+  EXPECT_EQ(Estimate(c).discriminator_state, patch * 16.0);  // fp32 weights, grads, two AdamW moments
   c.discriminator.type = "dit";
-  EXPECT_GT(CountDiscriminatorParameters(c), CountDiTParameters(c.model));
+  EXPECT_GT(Estimate(c).discriminator_params, CountDiTParameters(c.model));
+  c.discriminator.type = "stylegan";
+  auto unknown = EstimateMemory(c);
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("discriminator.type: expected one of patch, video, dit, got stylegan"),
+            std::string::npos)
+      << unknown.status();
 }
 
 }  // namespace

@@ -1,0 +1,107 @@
+#include "seedvr/train/adamw.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include <cmath>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+
+namespace seedvr::train {
+
+AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options)
+    : params_(std::move(params)), options_(options) {
+  for (auto& [name, p] : params_) {
+    exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
+    exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
+  }
+}
+
+void AdamW::ZeroGrad() {
+  for (auto& [name, p] : params_) {
+    if (p.grad().defined()) p.mutable_grad() = at::Tensor();
+  }
+}
+
+void AdamW::Step() {
+  torch::NoGradGuard no_grad;
+  ++step_;
+  const double bc1 = 1 - std::pow(options_.beta1, static_cast<double>(step_));
+  const double bc2 = 1 - std::pow(options_.beta2, static_cast<double>(step_));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    at::Tensor& p = params_[i].second;
+    if (!p.grad().defined()) continue;
+    const at::Tensor g = p.grad();
+    p.mul_(1 - options_.lr * options_.weight_decay);
+    exp_avg_[i].lerp_(g, 1 - options_.beta1);
+    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
+    at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bc2)).add_(options_.eps);
+    p.addcdiv_(exp_avg_[i], denom, -options_.lr / bc1);
+  }
+}
+
+double AdamW::ClipGradNorm(double max_norm) {
+  torch::NoGradGuard no_grad;
+  double total = 0;
+  for (auto& [name, p] : params_) {
+    if (p.grad().defined()) total += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+  }
+  const double norm = std::sqrt(total);
+  if (max_norm > 0 && norm > max_norm) {
+    for (auto& [name, p] : params_) {
+      if (p.grad().defined()) p.mutable_grad().mul_(max_norm / (norm + 1e-6));
+    }
+  }
+  return norm;
+}
+
+PyValue AdamW::State() const {
+  auto d = std::make_shared<PyDict>();
+  TensorList avg, avg_sq;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    avg.push_back({params_[i].first, exp_avg_[i]});
+    avg_sq.push_back({params_[i].first, exp_avg_sq_[i]});
+  }
+  d->emplace_back(PyValue{std::string("step")}, PyValue{step_});
+  d->emplace_back(PyValue{std::string("lr")}, PyValue{options_.lr});
+  d->emplace_back(PyValue{std::string("beta1")}, PyValue{options_.beta1});
+  d->emplace_back(PyValue{std::string("beta2")}, PyValue{options_.beta2});
+  d->emplace_back(PyValue{std::string("exp_avg")}, FromTensorList(avg));
+  d->emplace_back(PyValue{std::string("exp_avg_sq")}, FromTensorList(avg_sq));
+  return PyValue{d};
+}
+
+absl::Status AdamW::LoadState(const PyValue& state, const std::string& where) {
+  const PyValue* step = state.find("step");
+  const PyValue* avg = state.find("exp_avg");
+  const PyValue* avg_sq = state.find("exp_avg_sq");
+  if (step == nullptr || !step->is_int() || avg == nullptr || avg_sq == nullptr) {
+    return absl::InvalidArgumentError(where + ": optimizer state lacks step, exp_avg or exp_avg_sq");
+  }
+  for (auto [key, target] : {std::pair{avg, &exp_avg_}, std::pair{avg_sq, &exp_avg_sq_}}) {
+    auto list = ToTensorList(*key, where);
+    if (!list.ok()) return list.status();
+    if (list->size() != params_.size()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": optimizer state has ", list->size(), " tensors, the model has ", params_.size()));
+    }
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const NamedTensor& t = (*list)[i];
+      if (t.name != params_[i].first || !t.tensor.sizes().equals(params_[i].second.sizes())) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": optimizer state entry ", i, " is '", t.name,
+                                                       "', expected '", params_[i].first, "' of the same shape"));
+      }
+      (*target)[i].copy_(t.tensor);
+    }
+  }
+  step_ = std::get<int64_t>(step->v);
+  for (auto [key, field] :
+       {std::pair{"lr", &options_.lr}, std::pair{"beta1", &options_.beta1}, std::pair{"beta2", &options_.beta2}}) {
+    const PyValue* v = state.find(key);
+    if (v != nullptr && std::holds_alternative<double>(v->v)) *field = std::get<double>(v->v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace seedvr::train

@@ -1,0 +1,62 @@
+#include "seedvr/train/dispatch.h"
+
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "seedvr/train/discriminators.h"
+
+namespace seedvr::train {
+
+int LaunchWorldSize() {
+  const char* env = std::getenv("WORLD_SIZE");
+  return env != nullptr ? std::atoi(env) : 1;
+}
+
+std::string ParallelismFor(const TrainConfig& config, int world_size) {
+  if (world_size <= 1 && config.parallel.sp_size == 1) return "single";
+  if (config.parallel.sp_size > 1) return "sequence";
+  return config.parallel.strategy;
+}
+
+absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const TrainConfig& config,
+                                                                              int world_size) {
+  auto d = FindDiscriminator(config.discriminator.type);
+  if (!d.ok()) return d.status();
+  std::string losses;
+  bool loss_known = false;
+  for (const CompiledTrainer& t : CompiledTrainers()) {
+    if (std::string(t.discriminator) != config.discriminator.type) continue;
+    loss_known = loss_known || config.loss.loss_type == t.loss;
+    if (losses.find(t.loss) == std::string::npos) absl::StrAppend(&losses, losses.empty() ? "" : ", ", t.loss);
+  }
+  if (!loss_known) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("loss.loss_type: expected one of ", losses, ", got ", config.loss.loss_type));
+  }
+  const std::string parallelism = ParallelismFor(config, world_size);
+  auto params = LowerTrainConfig(config, (*d)->traits, parallelism);
+  if (!params.ok()) return params.status();
+  for (const CompiledTrainer& t : CompiledTrainers()) {
+    if (config.discriminator.type == t.discriminator && config.loss.loss_type == t.loss &&
+        parallelism == t.parallelism) {
+      return std::pair{&t, *std::move(params)};
+    }
+  }
+  std::string list;
+  for (const CompiledTrainer& t : CompiledTrainers()) {
+    absl::StrAppend(&list, "\n  discriminator.type=", t.discriminator, " loss.loss_type=", t.loss,
+                    " parallelism=", t.parallelism, " (", t.preset, ")");
+  }
+  return absl::UnimplementedError(absl::StrCat("no compiled trainer for discriminator.type=",
+                                               config.discriminator.type, " loss.loss_type=", config.loss.loss_type,
+                                               " parallelism=", parallelism, " (WORLD_SIZE=", world_size,
+                                               ", sp_size=", config.parallel.sp_size, "); compiled:", list));
+}
+
+absl::Status Train(const TrainConfig& config) {
+  auto selected = SelectTrainer(config, LaunchWorldSize());
+  if (!selected.ok()) return selected.status();
+  return selected->first->run(selected->second);
+}
+
+}  // namespace seedvr::train

@@ -1,0 +1,44 @@
+// Picks the compiled trainer a config asks for and runs it. The compiled
+// trainers are the product declared once in seedvr/train/BUILD.bazel
+// (discriminator.type x loss.loss_type x parallelism), each its own
+// translation unit (tools/build/trainers.bzl); this header and its .cc
+// belong to the generated target :trainers. //tools:train uses it.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "seedvr/config/config.h"
+#include "seedvr/train/params.h"
+
+namespace seedvr::train {
+
+struct CompiledTrainer {
+  const char* discriminator;  // discriminator.type
+  const char* loss;           // loss.loss_type
+  const char* parallelism;    // strategy, see parallel/parallelism.h
+  const char* preset;         // the specialization's name, e.g. PatchHinge
+  absl::Status (*run)(const TrainerParams&);
+};
+
+// Every compiled specialization (generated).
+const std::vector<CompiledTrainer>& CompiledTrainers();
+
+// WORLD_SIZE of a multi-process launch (torchrun), 1 without one.
+int LaunchWorldSize();
+
+// The parallelism a launch gets: "single" without a multi-process launcher.
+std::string ParallelismFor(const TrainConfig& config, int world_size);
+
+// The compiled trainer for `config` under `world_size` processes, with the
+// config lowered for it; errors name the key, or list what is compiled.
+absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const TrainConfig& config,
+                                                                              int world_size);
+
+// Selects for LaunchWorldSize() and trains.
+absl::Status Train(const TrainConfig& config);
+
+}  // namespace seedvr::train

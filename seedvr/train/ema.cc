@@ -1,0 +1,39 @@
+#include "seedvr/train/ema.h"
+
+#include <ATen/ATen.h>
+#include <torch/utils.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace seedvr::train {
+
+Ema::Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay) : decay_(decay) {
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, p] : params) {
+    sources_.push_back(p);
+    shadow_.push_back({name, p.detach().clone()});
+  }
+}
+
+void Ema::Update() {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < shadow_.size(); ++i) shadow_[i].tensor.lerp_(sources_[i].detach(), 1 - decay_);
+}
+
+absl::Status Ema::Load(const TensorList& weights, const std::string& where) {
+  if (weights.size() != shadow_.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": EMA holds ", weights.size(), " tensors, expected ", shadow_.size()));
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < shadow_.size(); ++i) {
+    if (weights[i].name != shadow_[i].name || !weights[i].tensor.sizes().equals(shadow_[i].tensor.sizes())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(where, ": EMA entry '", weights[i].name, "' does not match '", shadow_[i].name, "'"));
+    }
+    shadow_[i].tensor.copy_(weights[i].tensor);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace seedvr::train

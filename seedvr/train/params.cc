@@ -1,0 +1,47 @@
+#include "seedvr/train/params.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace seedvr::train {
+
+absl::StatusOr<TrainerParams> LowerTrainConfig(const TrainConfig& c, const DiscriminatorTraits& d,
+                                               const std::string& parallelism) {
+  if (auto s = d.validate(c); !s.ok()) return s;
+  if (c.loss.lambda_r1 > 0 && !d.double_backward) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "loss.lambda_r1: the ", d.name, " discriminator cannot take exact R1 (no double backward through it, as in "
+        "APT); set it to 0 and use loss.lambda_ar1 / loss.lambda_ar2, got ", c.loss.lambda_r1));
+  }
+  const bool pixel = c.discriminator.input == "pixel";
+  if (pixel && d.judges != discriminator::Judges::kLatentsOrPixels) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("discriminator.input: the ", d.name, " discriminator judges latents, got pixel"));
+  }
+  TrainerParams p;
+  p.config = c;
+  p.parallelism = parallelism;
+  p.batch_size = c.training.batch_size;
+  p.grad_accum = c.training.grad_accum;
+  p.d_steps = c.training.d_steps;
+  p.d_input = pixel ? DiscriminatorInput::kPixel : DiscriminatorInput::kLatent;
+  p.r1 = losses::LazyR1{c.loss.lambda_r1, c.loss.r1_interval};
+  p.weights = {c.loss.lambda_adv, c.loss.lambda_fm, c.loss.lambda_ar1,
+               c.loss.lambda_ar2, c.loss.ar_sigma,  c.loss.lambda_l1};
+  const auto& o = c.optimizer;
+  p.g_optimizer = {o.g_lr, o.betas[0], o.betas[1], o.eps, o.weight_decay};
+  p.d_optimizer = {p.r1.CorrectLr(o.d_lr), p.r1.CorrectBeta(o.betas[0]), p.r1.CorrectBeta(o.betas[1]), o.eps,
+                   o.weight_decay};
+  p.grad_clip = o.grad_clip;
+  p.ema_decay = c.training.ema_decay;
+  p.seed = c.training.seed;
+  p.sample_posterior = c.training.sample_posterior;
+  p.max_steps = c.training.max_steps;
+  p.save_every = c.checkpoint.save_every;
+  p.keep_last = c.checkpoint.keep_last;
+  p.eval_clips = c.training.eval_clips;
+  p.save_dir = c.checkpoint.save_dir;
+  p.resume = c.checkpoint.resume;
+  return p;
+}
+
+}  // namespace seedvr::train

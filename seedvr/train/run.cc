@@ -1,0 +1,96 @@
+#include "seedvr/train/run.h"
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "seedvr/models/dit/dit_weights.h"
+#include "seedvr/models/vae/vae_weights.h"
+#include "seedvr/text/text_embeddings.h"
+#include "seedvr/train/checkpoint.h"
+#include "seedvr/train/monitor.h"
+
+namespace seedvr::train {
+
+absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, int rank, int world_size) {
+  const TrainConfig& c = params.config;
+  TrainingParts a;
+  auto dataset = data::VideoPairDataset::Create(c.data);
+  if (!dataset.ok()) return dataset.status();
+  a.dataset = *std::move(dataset);
+  if (params.eval_clips > 0) {
+    data::DataConfig eval = c.data;
+    eval.data_root = c.training.eval_root;
+    auto eval_dataset = data::VideoPairDataset::Create(eval);
+    if (!eval_dataset.ok()) {
+      return absl::Status(eval_dataset.status().code(),
+                          absl::StrCat("training.eval_root: ", eval_dataset.status().message()));
+    }
+    a.eval_dataset = *std::move(eval_dataset);
+    data::LoaderOptions o = data::LoaderOptions::FromConfig(eval);
+    o.num_workers = 0;
+    o.shuffle = false;
+    a.eval_loader = std::make_unique<data::DataLoader>(a.eval_dataset.get(), o);
+  }
+  const std::string& text_path = c.training.text_embeddings;
+  if (text_path.empty()) return absl::InvalidArgumentError("training.text_embeddings is empty");
+  auto text = text::LoadTextEmbeddings(text_path, c.model.txt_in_dim);
+  if (!text.ok()) return text.status();
+  a.text = text->pos.to(at::kFloat);
+
+  at::manual_seed(params.seed);  // random init when no checkpoint is given
+  a.dit = dit::NaDiT(c.model);
+  if (!c.training.dit_checkpoint.empty()) {
+    if (auto s = LoadDiTWeightsFile(*a.dit, c.training.dit_checkpoint); !s.ok()) return s;
+  }
+  a.vae = vae::VideoVAE(c.vae);
+  if (!c.training.vae_checkpoint.empty()) {
+    if (auto s = vae::LoadVAEWeights(*a.vae, c.training.vae_checkpoint); !s.ok()) return s;
+  }
+  a.loader = std::make_unique<data::DataLoader>(a.dataset.get(),
+                                                data::LoaderOptions::FromConfig(c.data, rank, world_size));
+  return a;
+}
+
+absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, TrainingParts& parts) {
+  const std::string& dir = p.save_dir;
+  if (!p.resume.empty()) {
+    auto state = LoadCheckpoint(p.resume);
+    if (!state.ok()) return state.status();
+    if (auto s = t.LoadState(*state, p.resume); !s.ok()) return s;
+  }
+  const LoggingConfig& log = p.config.logging;
+  Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200, /*append=*/!p.resume.empty()});
+  monitor.Print(absl::StrCat("training ", t.Description(), "; ", parts.dataset->size(), " clips; from step ",
+                             t.step(), " to ", p.max_steps));
+  auto evaluate = [&](const char* when) -> absl::Status {
+    if (!parts.eval_loader) return absl::OkStatus();
+    auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
+    if (!r.ok()) return r.status();
+    monitor.Print(absl::StrFormat("eval %s (step %d, %d held-out clips): L1(restored EMA, HQ) = %.5f, "
+                                  "L1(LQ, HQ) = %.5f",
+                                  when, t.step(), r->clips, r->restored_l1, r->lq_l1));
+    return monitor.Record(t.step(), {{"eval_restored_l1", r->restored_l1}, {"eval_lq_l1", r->lq_l1}});
+  };
+  if (auto s = evaluate("before"); !s.ok()) return s;
+  while (t.step() < p.max_steps) {
+    auto m = t.Step();
+    if (!m.ok()) return m.status();
+    if (auto s = monitor.Record(t.step(), *m); !s.ok()) return s;  // NaN: stop, keep the last checkpoint
+    if (t.step() % p.save_every == 0 && t.step() < p.max_steps) {
+      if (auto s = SaveCheckpoint(dir, t.step(), false, t.State(), p.keep_last); !s.ok()) return s;
+      if (auto s = monitor.WritePlot(); !s.ok()) return s;
+    }
+  }
+  if (auto s = SaveCheckpoint(dir, t.step(), false, t.State(), p.keep_last); !s.ok()) return s;
+  if (auto s = SaveCheckpoint(dir, t.step(), true, t.State(), 0); !s.ok()) return s;
+  if (auto s = evaluate("after"); !s.ok()) return s;
+  monitor.Print(absl::StrCat("saved ", FinalCheckpointPath(dir), "; logs in ", dir, "/train_log.jsonl and ", dir,
+                             "/loss_curves.html"));
+  return monitor.WritePlot();
+}
+
+}  // namespace seedvr::train

@@ -1,0 +1,229 @@
+#include "seedvr/train/training_core.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/nn/module.h>
+#include <torch/utils.h>
+
+#include <memory>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "seedvr/data/clip_tensor.h"
+#include "seedvr/train/checkpoint.h"
+
+namespace seedvr::train {
+namespace {
+
+TensorList Detached(const NamedTensors& params) {
+  TensorList out;
+  for (const auto& [name, p] : params) out.push_back({name, p.detach()});
+  return out;
+}
+
+PyValue Str(const char* s) { return PyValue{std::string(s)}; }
+
+// Copies a checkpoint's state dict `key` into `params`, strictly.
+absl::Status LoadParameters(const PyValue& state, const char* key, const NamedTensors& params,
+                            const std::string& where) {
+  const PyValue* v = state.find(key);
+  if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no '", key, "' entry"));
+  auto list = ToTensorList(*v, absl::StrCat(where, "['", key, "']"));
+  if (!list.ok()) return list.status();
+  if (list->size() != params.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(where, "['", key, "'] holds ", list->size(),
+                                                   " tensors; this model has ", params.size(),
+                                                   " (was it trained with another config?)"));
+  }
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params.size(); ++i) {
+    if ((*list)[i].name != params[i].first || !(*list)[i].tensor.sizes().equals(params[i].second.sizes())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "['", key, "']: '", (*list)[i].name, "' [", absl::StrJoin((*list)[i].tensor.sizes(), ", "),
+          "] does not match '", params[i].first, "' [", absl::StrJoin(params[i].second.sizes(), ", "), "]"));
+    }
+    params[i].second.copy_((*list)[i].tensor);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+NamedTensors NamedParametersOf(const torch::nn::Module& module) {
+  NamedTensors out;
+  for (const auto& item : module.named_parameters()) out.emplace_back(item.key(), item.value());
+  return out;
+}
+
+std::vector<at::Tensor> Tensors(const NamedTensors& params) {
+  std::vector<at::Tensor> out;
+  for (const auto& [name, p] : params) out.push_back(p);
+  return out;
+}
+
+void SetRequiresGrad(const NamedTensors& params, bool on) {
+  for (const auto& [name, p] : params) const_cast<at::Tensor&>(p).requires_grad_(on);
+}
+
+TrainingCore::TrainingCore(TrainerParams params, PolicyNames policies, NamedTensors generator,
+                           NamedTensors discriminator, FrozenVAE vae, data::DataLoader* loader)
+    : params_(std::move(params)),
+      policies_(policies),
+      g_params_(std::move(generator)),
+      d_params_(std::move(discriminator)),
+      vae_(std::move(vae)),
+      loader_(loader),
+      rng_(at::make_generator<at::CPUGeneratorImpl>(params_.seed)),
+      g_opt_(g_params_, params_.g_optimizer),
+      d_opt_(d_params_, params_.d_optimizer),
+      ema_(g_params_, params_.ema_decay) {}
+
+absl::StatusOr<std::vector<LatentBatch>> TrainingCore::NextBatches() {
+  std::vector<LatentBatch> batches;
+  for (int64_t a = 0; a < params_.grad_accum; ++a) {
+    std::vector<data::Sample> samples;
+    for (int64_t i = 0; i < params_.batch_size; ++i) {
+      auto s = loader_->Next();
+      if (!s.ok()) return s.status();
+      samples.push_back(*std::move(s));
+    }
+    std::vector<const data::Clip*> hq, lq;
+    for (const auto& s : samples) {
+      hq.push_back(&s.hq);
+      lq.push_back(&s.lq);
+    }
+    std::optional<at::Generator> sample;
+    if (params_.sample_posterior) sample = rng_;
+    auto hq_lat = vae_.Encode(data::ClipsToBatch(hq), sample);
+    if (!hq_lat.ok()) return hq_lat.status();
+    auto lq_lat = vae_.Encode(data::ClipsToBatch(lq), sample);
+    if (!lq_lat.ok()) return lq_lat.status();
+    LatentBatch b{*hq_lat, *lq_lat, {}};
+    b.noise = Randn(b.lq);
+    batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+at::Tensor TrainingCore::Randn(const at::Tensor& like) { return at::randn(like.sizes(), rng_, like.options()); }
+
+at::Tensor TrainingCore::DiscriminatorInput(const at::Tensor& latents) {
+  return params_.d_input == DiscriminatorInput::kPixel ? vae_.DecodeWithGrad(latents) : latents;
+}
+
+void TrainingCore::ZeroGradDiscriminator() { d_opt_.ZeroGrad(); }
+void TrainingCore::ZeroGradGenerator() { g_opt_.ZeroGrad(); }
+
+double TrainingCore::StepDiscriminator() {
+  const double norm = d_opt_.ClipGradNorm(params_.grad_clip);
+  d_opt_.Step();
+  ++d_step_;
+  return norm;
+}
+
+double TrainingCore::StepGenerator() {
+  const double norm = g_opt_.ClipGradNorm(params_.grad_clip);
+  g_opt_.Step();
+  ema_.Update();
+  ++step_;
+  return norm;
+}
+
+PyValue TrainingCore::State() {
+  auto d = std::make_shared<PyDict>();
+  auto put = [&](const char* k, PyValue v) { d->emplace_back(Str(k), std::move(v)); };
+  auto dict = [](std::vector<std::pair<const char*, PyValue>> items) {
+    auto out = std::make_shared<PyDict>();
+    for (auto& [k, v] : items) out->emplace_back(Str(k), std::move(v));
+    return PyValue{out};
+  };
+  put("format", Str(kCheckpointFormat));
+  put("trainer", dict({{"discriminator", Str(policies_.discriminator)},
+                       {"loss", Str(policies_.loss)},
+                       {"parallelism", Str(policies_.parallelism)}}));
+  put("step", PyValue{step_});
+  put("d_step", PyValue{d_step_});
+  put("generator", FromTensorList(Detached(g_params_)));
+  put("ema", FromTensorList(ema_.weights()));
+  put("discriminator", FromTensorList(Detached(d_params_)));
+  put("g_optimizer", g_opt_.State());
+  put("d_optimizer", d_opt_.State());
+  put("rng", dict({{"cpu", PyValue{rng_.get_state()}}}));
+  const data::LoaderPosition pos = loader_->position();
+  put("loader", dict({{"epoch", PyValue{pos.epoch}}, {"index", PyValue{pos.index}}}));
+  put("config", PyValue{DumpTrainConfig(params_.config)});
+  // A randomly initialised VAE exists nowhere else: keep it for restoration.
+  if (params_.config.training.vae_checkpoint.empty()) put("vae", FromTensorList(Detached(NamedParametersOf(*vae_.vae()))));
+  return PyValue{d};
+}
+
+absl::Status TrainingCore::LoadState(const PyValue& state, const std::string& where) {
+  if (auto s = LoadParameters(state, "generator", g_params_, where); !s.ok()) return s;
+  if (auto s = LoadParameters(state, "discriminator", d_params_, where); !s.ok()) return s;
+  const PyValue* ema = state.find("ema");
+  if (ema == nullptr) return absl::InvalidArgumentError(where + ": no 'ema' entry");
+  auto ema_list = ToTensorList(*ema, where + "['ema']");
+  if (!ema_list.ok()) return ema_list.status();
+  if (auto s = ema_.Load(*ema_list, where); !s.ok()) return s;
+  for (auto [key, opt] : {std::pair{"g_optimizer", &g_opt_}, std::pair{"d_optimizer", &d_opt_}}) {
+    const PyValue* v = state.find(key);
+    if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no '", key, "' entry"));
+    if (auto s = opt->LoadState(*v, absl::StrCat(where, "['", key, "']")); !s.ok()) return s;
+  }
+  const PyValue* step = state.find("step");
+  const PyValue* d_step = state.find("d_step");
+  const PyValue* rng = state.find("rng");
+  const PyValue* loader = state.find("loader");
+  if (step == nullptr || d_step == nullptr || rng == nullptr || loader == nullptr || rng->find("cpu") == nullptr ||
+      loader->find("epoch") == nullptr || loader->find("index") == nullptr) {
+    return absl::InvalidArgumentError(where + ": step, d_step, rng or loader entries missing");
+  }
+  step_ = std::get<int64_t>(step->v);
+  d_step_ = std::get<int64_t>(d_step->v);
+  rng_.set_state(std::get<at::Tensor>(rng->find("cpu")->v));
+  loader_->Restore({std::get<int64_t>(loader->find("epoch")->v), std::get<int64_t>(loader->find("index")->v)});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader,
+                                                  int64_t clips) {
+  torch::NoGradGuard no_grad;
+  std::vector<at::Tensor> saved;
+  for (size_t i = 0; i < g_params_.size(); ++i) {
+    saved.push_back(g_params_[i].second.detach().clone());
+    g_params_[i].second.copy_(ema_.weights()[i].tensor);
+  }
+  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(params_.seed + 1);
+  eval_loader->Restore({0, 0});
+  EvalResult r;
+  absl::Status status;
+  for (int64_t i = 0; i < clips && status.ok(); ++i) {
+    auto sample = eval_loader->Next();
+    if (!sample.ok()) {
+      status = sample.status();
+      break;
+    }
+    at::Tensor hq = data::ClipToTensor(sample->hq).unsqueeze(0), lq = data::ClipToTensor(sample->lq).unsqueeze(0);
+    auto hq_lat = vae_.Encode(hq, std::nullopt);
+    auto lq_lat = hq_lat.ok() ? vae_.Encode(lq, std::nullopt) : hq_lat;
+    if (!lq_lat.ok()) {
+      status = lq_lat.status();
+      break;
+    }
+    at::Tensor noise = at::randn(lq_lat->sizes(), gen, lq_lat->options());
+    at::Tensor restored = restore(*lq_lat, noise);
+    r.restored_l1 += (restored - *hq_lat).abs().mean().item<double>();
+    r.lq_l1 += (*lq_lat - *hq_lat).abs().mean().item<double>();
+    ++r.clips;
+  }
+  for (size_t i = 0; i < g_params_.size(); ++i) g_params_[i].second.copy_(saved[i]);
+  if (!status.ok()) return status;
+  if (r.clips > 0) {
+    r.restored_l1 /= r.clips;
+    r.lq_l1 /= r.clips;
+  }
+  return r;
+}
+
+}  // namespace seedvr::train

@@ -1,0 +1,128 @@
+// Everything an APT step needs that does not depend on the trainer's
+// policies, compiled once: the lowered parameters, the frozen VAE and the
+// data stream (clips to latent batches), the seeded random stream, both
+// AdamW optimizers, the EMA, the step counters, checkpoint state and the
+// held-out evaluation. Trainer<G, D, L, P> (trainer.h) owns one and adds
+// only the policy-dependent discriminator and generator updates.
+//
+// Everything random draws from one generator seeded by training.seed and
+// saved in checkpoints, so N steps equal N/2 + resume + N/2 bit for bit on
+// a CPU.
+#pragma once
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "seedvr/core/tensor_file.h"
+#include "seedvr/data/loader.h"
+#include "seedvr/train/adamw.h"
+#include "seedvr/train/ema.h"
+#include "seedvr/train/frozen_vae.h"
+#include "seedvr/train/params.h"
+
+namespace torch::nn {
+class Module;
+}  // namespace torch::nn
+
+namespace seedvr::train {
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
+
+// One batch of training clips as latents [B, 16, T', h, w], with the
+// generator's input noise.
+struct LatentBatch {
+  at::Tensor hq, lq, noise;
+};
+
+// L1 distances on held-out clips: how far the EMA generator's restorations
+// and the LQ inputs are from the HQ latents.
+struct EvalResult {
+  double restored_l1 = 0;
+  double lq_l1 = 0;
+  int64_t clips = 0;
+};
+
+// The policies a trainer was compiled with, as their kName strings;
+// checkpoints record them.
+struct PolicyNames {
+  const char* discriminator;
+  const char* loss;
+  const char* parallelism;
+};
+
+// The parameters of a module under their names.
+NamedTensors NamedParametersOf(const torch::nn::Module& module);
+// The tensors alone, as the parallelism contract takes them.
+std::vector<at::Tensor> Tensors(const NamedTensors& params);
+void SetRequiresGrad(const NamedTensors& params, bool on);
+
+class TrainingCore {
+ public:
+  // `generator` and `discriminator` are the live parameters the optimizers
+  // update and checkpoints hold; `loader` outlives the core.
+  TrainingCore(TrainerParams params, PolicyNames policies, NamedTensors generator, NamedTensors discriminator,
+               FrozenVAE vae, data::DataLoader* loader);
+
+  const TrainerParams& params() const { return params_; }
+  int64_t step() const { return step_; }
+  int64_t d_step() const { return d_step_; }
+  at::Generator& rng() { return rng_; }
+  const Ema& ema() const { return ema_; }
+  const NamedTensors& generator_parameters() const { return g_params_; }
+  const NamedTensors& discriminator_parameters() const { return d_params_; }
+
+  // grad_accum batches of batch_size clips from the loader, encoded by the
+  // frozen VAE, each with fresh noise.
+  absl::StatusOr<std::vector<LatentBatch>> NextBatches();
+  // Standard normal noise shaped like `like`, from the seeded stream.
+  at::Tensor Randn(const at::Tensor& like);
+  // What the discriminator judges: the latents, or pixels decoded by the
+  // frozen VAE with gradients to the latents.
+  at::Tensor DiscriminatorInput(const at::Tensor& latents);
+  // Exact R1 is due on this D step (lazy schedule).
+  bool R1Due() const { return params_.r1.Due(d_step_); }
+
+  void ZeroGradDiscriminator();
+  void ZeroGradGenerator();
+  // After the gradients are reduced: clip, AdamW step, count. Each returns
+  // the gradient norm before clipping.
+  double StepDiscriminator();
+  double StepGenerator();  // and the EMA
+  double generator_lr() const { return g_opt_.options().lr; }
+  double discriminator_lr() const { return d_opt_.options().lr; }
+
+  // Everything needed to continue exactly (layout: checkpoint.h).
+  PyValue State();
+  absl::Status LoadState(const PyValue& state, const std::string& where);
+
+  // Mean L1 to the HQ latents over `clips` samples of `eval_loader`, for the
+  // EMA restoration (`restore(lq, noise)` run with the EMA weights swapped
+  // in) and for the LQ latents themselves. Latents are posterior means and
+  // the noise has its own seeded generator, so evaluating is deterministic
+  // and never changes the training stream.
+  using RestoreFn = std::function<at::Tensor(const at::Tensor& lq, const at::Tensor& noise)>;
+  absl::StatusOr<EvalResult> Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader, int64_t clips);
+
+ private:
+  TrainerParams params_;
+  PolicyNames policies_;
+  NamedTensors g_params_, d_params_;
+  FrozenVAE vae_;
+  data::DataLoader* loader_;
+  at::Generator rng_;
+  AdamW g_opt_;
+  AdamW d_opt_;
+  Ema ema_;
+  int64_t step_ = 0;
+  int64_t d_step_ = 0;
+};
+
+}  // namespace seedvr::train

@@ -1,0 +1,64 @@
+// Training checkpoints: keep_last rotation, format check, and atomic
+// writes that survive a process killed mid-write.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "seedvr/testing/fixtures.h"
+#include "seedvr/train/checkpoint.h"
+
+namespace seedvr::train {
+namespace {
+
+PyValue State(int64_t step, const at::Tensor& t) {
+  auto d = std::make_shared<PyDict>();
+  d->emplace_back(PyValue{std::string("format")}, PyValue{std::string(kCheckpointFormat)});
+  d->emplace_back(PyValue{std::string("step")}, PyValue{step});
+  d->emplace_back(PyValue{std::string("w")}, PyValue{t});
+  return PyValue{d};
+}
+
+TEST(Checkpoint, KeepLastBoundsTheFolder) {
+  std::string dir = testing::TempDir() + "/keep";
+  for (int64_t step : {10, 20, 30, 40}) ASSERT_TRUE(SaveCheckpoint(dir, step, false, State(step, at::ones({2})), 2).ok());
+  ASSERT_TRUE(SaveCheckpoint(dir, 40, true, State(40, at::ones({2})), 2).ok());
+  auto left = ListCheckpoints(dir);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].first, 30);
+  EXPECT_TRUE(std::filesystem::exists(FinalCheckpointPath(dir)));
+  EXPECT_FALSE(LoadCheckpoint(testing::FixturePath("dit3b_a/weights.pth")).ok());  // not a training checkpoint
+}
+
+// A process killed while writing a checkpoint leaves the previous one intact
+// under the final name.
+TEST(Checkpoint, KillDuringWriteKeepsThePreviousCheckpoint) {
+  std::string dir = testing::TempDir() + "/kill";
+  ASSERT_TRUE(SaveCheckpoint(dir, 5, true, State(5, at::full({4}, 5.0f)), 0).ok());
+  for (int delay_ms : {0, 20, 80}) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      // ~400 MB: long enough to be killed midway.
+      SaveCheckpoint(dir, 6, true, State(6, at::zeros({100 << 20})), 0).ok();
+      _exit(0);
+    }
+    usleep(delay_ms * 1000);
+    kill(child, SIGKILL);
+    int status = 0;
+    waitpid(child, &status, 0);
+    auto loaded = LoadCheckpoint(FinalCheckpointPath(dir));
+    ASSERT_TRUE(loaded.ok()) << loaded.status();
+    const int64_t step = std::get<int64_t>(loaded->find("step")->v);
+    if (WIFSIGNALED(status)) EXPECT_EQ(step, 5) << "killed after " << delay_ms << " ms";
+    EXPECT_TRUE(step == 5 || step == 6);
+  }
+}
+
+}  // namespace
+}  // namespace seedvr::train
