@@ -62,19 +62,19 @@ absl::Status Run() {
   }
   if (absl::GetFlag(FLAGS_threads) > 0) at::set_num_threads(absl::GetFlag(FLAGS_threads));
 
-  auto config = LoadDiTConfigFile(config_path);
+  auto config = config::LoadDiTConfigFile(config_path);
   if (!config.ok()) return config.status();
   if (!absl::GetFlag(FLAGS_compute_dtype).empty()) config->compute_dtype = absl::GetFlag(FLAGS_compute_dtype);
   if (absl::GetFlag(FLAGS_gradient_checkpointing)) config->gradient_checkpointing = true;
 
   auto t0 = Clock::now();
   dit::NaDiT model(*config);
-  if (auto s = LoadDiTWeightsFile(*model, weights_path); !s.ok()) return s;
+  if (auto s = dit::LoadDiTWeightsFile(*model, weights_path); !s.ok()) return s;
   model->eval();
   std::printf("model: %s, %lld parameters, loaded in %.2f s\n", config->code_path.c_str(),
-              static_cast<long long>(CountDiTParameters(*config)), Seconds(t0));
+              static_cast<long long>(dit::CountDiTParameters(*config)), Seconds(t0));
 
-  auto io_list = ReadSafetensors(inputs_path);
+  auto io_list = core::ReadSafetensors(inputs_path);
   if (!io_list.ok()) return io_list.status();
   std::map<std::string, at::Tensor> io;
   for (const auto& t : *io_list) io[t.name] = t.tensor;
@@ -84,7 +84,7 @@ absl::Status Run() {
   const bool backward = absl::GetFlag(FLAGS_backward);
   auto vid = io["vid"].to(at::kFloat).clone().requires_grad_(backward);
 
-  TensorList results;
+  core::TensorList results;
   at::Tensor out;
   t0 = Clock::now();
   try {
@@ -161,7 +161,8 @@ absl::Status Run() {
   if (worst_out >= 0) std::printf("out: max|diff| %.3e\n", worst_out);
   if (worst_grad >= 0) std::printf("gradients: worst relative max|diff| %.3e\n", worst_grad);
 
-  if (auto s = WriteSafetensors(output_path, results, {{"tool", "dit_forward"}, {"config", config_path}}); !s.ok()) {
+  if (auto s = core::WriteSafetensors(output_path, results, {{"tool", "dit_forward"}, {"config", config_path}});
+      !s.ok()) {
     return s;
   }
   std::printf("wrote %zu tensors to %s\n", results.size(), output_path.c_str());
@@ -182,7 +183,7 @@ int main(int argc, char** argv) {
       "sum(out * grad_seed) w.r.t. vid and the parameters named by grad_<param> entries (or all)\n"
       "are written too.");
   absl::ParseCommandLine(argc, argv);
-  seedvr::EnterUserWorkingDirectory();  // relative paths mean the user's folder
+  seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   auto status = seedvr::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "dit_forward: %s\n", std::string(status.message()).c_str());

@@ -20,7 +20,7 @@
 
 namespace {
 
-using seedvr::TrainConfig;
+using seedvr::config::TrainConfig;
 using seedvr::train::MemoryEstimate;
 using seedvr::train::MemoryOptions;
 
@@ -81,7 +81,7 @@ void CompareGuide(const TrainConfig& base, int64_t text_tokens, double card_byte
   for (const Row& r : rows) {
     TrainConfig c = base;
     if (r.seven_b) {
-      seedvr::DiTConfig m = seedvr::OfficialDiT7B();
+      seedvr::dit::DiTConfig m = seedvr::dit::OfficialDiT7B();
       m.gradient_checkpointing = base.model.gradient_checkpointing;
       m.compute_dtype = base.model.compute_dtype;
       const auto n = static_cast<size_t>(m.num_layers);
@@ -130,14 +130,14 @@ int Usage(const char* error) {
                "  --card_gb GB      GPU memory for the fewest-GPUs search (default 80; GB = 1e9 bytes)\n"
                "  --text_tokens N   rows of the text embedding (default 58, the released pos_emb)\n"
                "  --compare_guide   print the estimate beside the user's guide's memory table\n",
-               seedvr::TrainCommandLineHelp().c_str());
+               seedvr::config::TrainCommandLineHelp().c_str());
   return error ? 2 : 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  seedvr::EnterUserWorkingDirectory();
+  seedvr::core::EnterUserWorkingDirectory();
   std::vector<std::string> trainer_args;
   int64_t dp = 1, text_tokens = 58;
   int sharded = -1;
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
       trainer_args.push_back(a);
     }
   }
-  auto config = seedvr::ParseTrainCommandLine(trainer_args);
+  auto config = seedvr::config::ParseTrainCommandLine(trainer_args);
   if (!config.ok()) return Usage(std::string(config.status().message()).c_str());
 
   MemoryOptions o;

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("restores videos with a one-step SeedVR2 generator.\n"
                                "  infer --video_path FILE|DIR --output_dir DIR --checkpoint CKPT [--config CONFIG]");
   absl::ParseCommandLine(argc, argv);
-  seedvr::EnterUserWorkingDirectory();
+  seedvr::core::EnterUserWorkingDirectory();
   const std::string in = absl::GetFlag(FLAGS_video_path), out_dir = absl::GetFlag(FLAGS_output_dir);
   if (in.empty() || out_dir.empty() || absl::GetFlag(FLAGS_checkpoint).empty()) {
     std::fprintf(stderr, "infer: --video_path, --output_dir and --checkpoint are required (see --help)\n");

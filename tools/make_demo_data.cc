@@ -41,7 +41,7 @@ constexpr Kind kKinds[] = {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  seedvr::EnterUserWorkingDirectory();  // relative paths mean the user's folder
+  seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   std::string out = absl::GetFlag(FLAGS_out);
   // Under `bazel run`, relative paths are relative to where the user ran it.
   if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && !out.empty() && out[0] != '/') {

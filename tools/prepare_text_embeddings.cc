@@ -39,10 +39,10 @@ int main(int argc, char** argv) {
       "  --config CONFIG --out FILE --embeddings FILE                       check and copy your own\n"
       "  --config CONFIG --out FILE                                         deterministic stand-ins (small configs)");
   absl::ParseCommandLine(argc, argv);
-  seedvr::EnterUserWorkingDirectory();
+  seedvr::core::EnterUserWorkingDirectory();
   const std::string out = absl::GetFlag(FLAGS_out);
   if (absl::GetFlag(FLAGS_config).empty() || out.empty()) return Fail("--config and --out are required (see --help)");
-  auto config = seedvr::LoadTrainConfig(absl::GetFlag(FLAGS_config));
+  auto config = seedvr::config::LoadTrainConfig(absl::GetFlag(FLAGS_config));
   if (!config.ok()) return Fail(std::string(config.status().message()));
   const int64_t width = config->model.txt_in_dim;
 

@@ -11,7 +11,7 @@
 #include "seedvr/train/dispatch.h"
 
 int main(int argc, char** argv) {
-  seedvr::EnterUserWorkingDirectory();
+  seedvr::core::EnterUserWorkingDirectory();
   std::vector<std::string> args(argv + 1, argv + argc);
   for (const std::string& a : args) {
     if (a == "--help" || a == "-h") {
@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
           "Usage: train --config FILE [flags]\n\n"
           "Adversarial post-training of the SeedVR2 DiT into a one-step video restorer.\n"
           "Single process, or one process per GPU under torchrun.\n\nFlags:\n%s\nCompiled trainers:\n",
-          seedvr::TrainCommandLineHelp().c_str());
+          seedvr::config::TrainCommandLineHelp().c_str());
       for (const auto& t : seedvr::train::CompiledTrainers()) {
         std::printf("  discriminator.type=%-6s loss.loss_type=%-15s parallelism=%s\n", t.discriminator, t.loss,
                     t.parallelism);
@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
-  auto config = seedvr::ParseTrainCommandLine(args);
+  auto config = seedvr::config::ParseTrainCommandLine(args);
   if (!config.ok()) {
     std::fprintf(stderr, "train: %s\n", std::string(config.status().message()).c_str());
     return 2;

@@ -88,7 +88,7 @@ absl::StatusOr<VAERunOptions> RunOptionsFromFlags() {
 absl::StatusOr<vae::VideoVAE> BuildVAE() {
   if (absl::GetFlag(FLAGS_config).empty()) return absl::InvalidArgumentError("--config is required");
   if (absl::GetFlag(FLAGS_weights).empty()) return absl::InvalidArgumentError("--weights is required");
-  auto cfg = LoadVAEConfigFile(absl::GetFlag(FLAGS_config));
+  auto cfg = config::LoadVAEConfigFile(absl::GetFlag(FLAGS_config));
   if (!cfg.ok()) return cfg.status();
   if (absl::GetFlag(FLAGS_memory_limit_gb) >= 0) cfg->memory_limit_gb = absl::GetFlag(FLAGS_memory_limit_gb);
   if (absl::Status s = vae::ValidateVAEConfig(*cfg); !s.ok()) return s;
@@ -112,7 +112,7 @@ absl::StatusOr<at::Tensor> ReadClip(const std::string& path, const std::string& 
     if (!clip.ok()) return clip.status();
     return data::ClipToTensor(*clip, data::ClipLayout::kCTHW).unsqueeze(0);
   }
-  auto tensors = ReadSafetensors(path);
+  auto tensors = core::ReadSafetensors(path);
   if (!tensors.ok()) return tensors.status();
   const std::string want = name.empty() ? fallback : name;
   for (auto& nt : *tensors)
@@ -121,7 +121,7 @@ absl::StatusOr<at::Tensor> ReadClip(const std::string& path, const std::string& 
   return absl::NotFoundError(absl::StrCat(path, ": no tensor named `", want, "` (use --tensor)"));
 }
 
-absl::Status WriteClip(const std::string& path, const TensorList& out) {
+absl::Status WriteClip(const std::string& path, const core::TensorList& out) {
   if (!absl::EndsWith(path, ".safetensors")) {
     // A video file takes the decoded clip (1, 3, T, H, W) in [-1, 1].
     if (out.size() != 1 || out[0].tensor.dim() != 5 || out[0].tensor.size(0) != 1 || out[0].tensor.size(1) != 3)
@@ -132,9 +132,9 @@ absl::Status WriteClip(const std::string& path, const TensorList& out) {
     return data::WriteVideo(
         path, data::TensorToClip(out[0].tensor[0].clamp(-1, 1).contiguous(), data::ClipLayout::kCTHW, enc.fps), enc);
   }
-  TensorList contiguous;
+  core::TensorList contiguous;
   for (const auto& nt : out) contiguous.push_back({nt.name, nt.tensor.contiguous()});
-  return WriteSafetensors(path, contiguous);
+  return core::WriteSafetensors(path, contiguous);
 }
 
 double Seconds(std::chrono::steady_clock::time_point t0) {
@@ -149,7 +149,7 @@ absl::Status Run() {
   if (!model.ok()) return model.status();
   auto opts = RunOptionsFromFlags();
   if (!opts.ok()) return opts.status();
-  auto io = ReadSafetensors(absl::GetFlag(FLAGS_inputs));
+  auto io = core::ReadSafetensors(absl::GetFlag(FLAGS_inputs));
   if (!io.ok()) return io.status();
   std::map<std::string, at::Tensor> in;
   for (auto& nt : *io) in[nt.name] = nt.tensor;
@@ -159,7 +159,7 @@ absl::Status Run() {
   VAERunOptions full = *opts, sliced = *opts;
   full.slicing = VAERunOptions::Switch::kOff;
   sliced.slicing = VAERunOptions::Switch::kOn;
-  TensorList out;
+  core::TensorList out;
   for (const auto* mode : {&full, &sliced}) {
     const bool is_sliced = mode == &sliced;
     auto t0 = std::chrono::steady_clock::now();
@@ -204,8 +204,8 @@ absl::Status Encode() {
   std::printf("encoded [%s] -> [%s] in %.3f s (%s)\n", c10::str(video->sizes()).c_str(),
               c10::str(post->mean.sizes()).c_str(), Seconds(t0),
               (*model)->last_plan().Describe().c_str());
-  TensorList out = {{"posterior_mean", post->mean.to(at::kFloat)},
-                    {"posterior_logvar", post->logvar.to(at::kFloat)}};
+  core::TensorList out = {{"posterior_mean", post->mean.to(at::kFloat)},
+                          {"posterior_logvar", post->logvar.to(at::kFloat)}};
   if (absl::GetFlag(FLAGS_sample) || absl::GetFlag(FLAGS_dit_layout)) {
     at::NoGradGuard no_grad;
     at::Tensor z = absl::GetFlag(FLAGS_sample)
@@ -252,7 +252,7 @@ int main(int argc, char** argv) {
       "      `latent` (B,16,T',h,w), or (T',h,w,16) scaled with --dit_layout -> `decoded`.\n\n"
       "Memory: --memory_limit_gb picks full / sliced / tiled per call; --slicing and --tile force.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  seedvr::EnterUserWorkingDirectory();  // relative paths mean the user's folder
+  seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   if (args.size() != 2) {
     std::fprintf(stderr, "usage: vae run|encode|decode [flags]; see --help\n");
     return 2;

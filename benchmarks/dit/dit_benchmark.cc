@@ -22,8 +22,8 @@
 namespace seedvr::dit {
 namespace {
 
-DiTConfig BaseConfig(int64_t dim, int64_t heads, int64_t head_dim, int64_t layers, int64_t rope_dim) {
-  DiTConfig c;
+dit::DiTConfig BaseConfig(int64_t dim, int64_t heads, int64_t head_dim, int64_t layers, int64_t rope_dim) {
+  dit::DiTConfig c;
   c.vid_dim = dim;
   c.txt_dim = dim;
   c.emb_dim = 6 * dim;

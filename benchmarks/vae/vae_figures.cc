@@ -37,7 +37,7 @@ ABSL_FLAG(int64_t, size, 512, "peak_*: frame edge in pixels");
 
 namespace {
 
-using seedvr::VAEConfig;
+using seedvr::vae::VAEConfig;
 using seedvr::vae::VAERunOptions;
 using seedvr::vae::VideoVAE;
 

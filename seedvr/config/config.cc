@@ -11,8 +11,8 @@
 #include "absl/strings/str_split.h"
 #include "seedvr/config/model_fields.h"
 
-namespace seedvr {
-namespace config_internal {
+namespace seedvr::config {
+namespace internal {
 namespace {
 
 template <class V>
@@ -63,8 +63,8 @@ void DataFields(V& v, data::DataConfig& c) {
 
 template <class V>
 void TrainFields(V& v, TrainConfig& c) {
-  v.Section("model", c.model, [](auto& s, DiTConfig& m) { DiTFields(s, m); });
-  v.Section("vae", c.vae, [](auto& s, VAEConfig& m) { VAEFields(s, m); });
+  v.Section("model", c.model, [](auto& s, dit::DiTConfig& m) { DiTFields(s, m); });
+  v.Section("vae", c.vae, [](auto& s, vae::VAEConfig& m) { VAEFields(s, m); });
   v.Section("data", c.data, [](auto& s, data::DataConfig& d) { DataFields(s, d); });
   v.Section("discriminator", c.discriminator, [](auto& s, DiscriminatorConfig& d) {
     s("type", d.type);  // checked against the compiled discriminators (train/dispatch.h)
@@ -149,7 +149,7 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
 }
 
 }  // namespace
-}  // namespace config_internal
+}  // namespace internal
 
 namespace {
 
@@ -200,10 +200,10 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const std::string& yaml_text, const
   }
   TrainConfig config;
   std::vector<std::string> errors;
-  config_internal::Reader reader(root, "", &errors);
-  config_internal::TrainFields(reader, config);
+  internal::Reader reader(root, "", &errors);
+  internal::TrainFields(reader, config);
   reader.Finish();
-  if (errors.empty()) errors = config_internal::ValidateTrain(config);
+  if (errors.empty()) errors = internal::ValidateTrain(config);
   if (!errors.empty()) {
     return absl::InvalidArgumentError(absl::StrCat("invalid config ", source, ":\n  ", absl::StrJoin(errors, "\n  ")));
   }
@@ -305,12 +305,12 @@ absl::StatusOr<TrainConfig> ParseTrainCommandLine(const std::vector<std::string>
 
 std::string DumpTrainConfig(const TrainConfig& config) {
   YAML::Node root(YAML::NodeType::Map);
-  config_internal::Writer writer(root);
+  internal::Writer writer(root);
   TrainConfig copy = config;
-  config_internal::TrainFields(writer, copy);
+  internal::TrainFields(writer, copy);
   YAML::Emitter e;
   e << root;
   return std::string(e.c_str()) + "\n";
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::config

@@ -25,7 +25,7 @@
 #include "seedvr/models/dit/dit_config.h"
 #include "seedvr/models/vae/vae_config.h"
 
-namespace seedvr {
+namespace seedvr::config {
 
 // Each discriminator checks its own keys (models/discriminator/); which
 // types and losses exist is the compiled trainer product (train/dispatch.h).
@@ -99,8 +99,8 @@ struct CheckpointConfig {
 };
 
 struct TrainConfig {
-  DiTConfig model;
-  VAEConfig vae;
+  dit::DiTConfig model;
+  vae::VAEConfig vae;
   data::DataConfig data;
   DiscriminatorConfig discriminator;
   OptimizerConfig optimizer;
@@ -134,4 +134,4 @@ std::string TrainCommandLineHelp();
 // The resolved config as YAML, loadable by ParseTrainConfig (checkpoints keep it).
 std::string DumpTrainConfig(const TrainConfig& config);
 
-}  // namespace seedvr
+}  // namespace seedvr::config

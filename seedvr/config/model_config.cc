@@ -6,8 +6,8 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/config/model_fields.h"
 
-namespace seedvr {
-namespace config_internal {
+namespace seedvr::config {
+namespace internal {
 namespace {
 
 std::string At(const std::string& path, const char* key) {
@@ -16,7 +16,7 @@ std::string At(const std::string& path, const char* key) {
 
 }  // namespace
 
-std::vector<std::string> ValidateDiT(DiTConfig& c, const std::string& path) {
+std::vector<std::string> ValidateDiT(dit::DiTConfig& c, const std::string& path) {
   std::vector<std::string> e;
   const size_t n = static_cast<size_t>(c.num_layers);
   if (c.block_type.empty()) c.block_type.assign(n, "mmdit_sr");
@@ -65,7 +65,7 @@ std::vector<std::string> ValidateDiT(DiTConfig& c, const std::string& path) {
   return e;
 }
 
-std::vector<std::string> ValidateVAE(VAEConfig& c, const std::string& path) {
+std::vector<std::string> ValidateVAE(vae::VAEConfig& c, const std::string& path) {
   std::vector<std::string> e;
   const size_t n = c.block_out_channels.size();
   if (n < 1) e.push_back(absl::StrCat(At(path, "block_out_channels"), ": expected at least one block"));
@@ -86,7 +86,7 @@ std::vector<std::string> ValidateVAE(VAEConfig& c, const std::string& path) {
   return e;
 }
 
-}  // namespace config_internal
+}  // namespace internal
 
 namespace {
 
@@ -101,7 +101,7 @@ absl::StatusOr<C> LoadFlat(const std::string& path, F fields, V validate) {
   if (!root.IsMap()) return absl::InvalidArgumentError(absl::StrCat(path, ": expected a mapping of keys"));
   C config;
   std::vector<std::string> errors;
-  config_internal::Reader reader(root, "", &errors);
+  internal::Reader reader(root, "", &errors);
   fields(reader, config);
   reader.Finish();
   if (errors.empty()) errors = validate(config, "");
@@ -113,14 +113,14 @@ absl::StatusOr<C> LoadFlat(const std::string& path, F fields, V validate) {
 
 }  // namespace
 
-absl::StatusOr<DiTConfig> LoadDiTConfigFile(const std::string& path) {
-  return LoadFlat<DiTConfig>(
-      path, [](auto& v, DiTConfig& c) { config_internal::DiTFields(v, c); }, config_internal::ValidateDiT);
+absl::StatusOr<dit::DiTConfig> LoadDiTConfigFile(const std::string& path) {
+  return LoadFlat<dit::DiTConfig>(
+      path, [](auto& v, dit::DiTConfig& c) { internal::DiTFields(v, c); }, internal::ValidateDiT);
 }
 
-absl::StatusOr<VAEConfig> LoadVAEConfigFile(const std::string& path) {
-  return LoadFlat<VAEConfig>(
-      path, [](auto& v, VAEConfig& c) { config_internal::VAEFields(v, c); }, config_internal::ValidateVAE);
+absl::StatusOr<vae::VAEConfig> LoadVAEConfigFile(const std::string& path) {
+  return LoadFlat<vae::VAEConfig>(
+      path, [](auto& v, vae::VAEConfig& c) { internal::VAEFields(v, c); }, internal::ValidateVAE);
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::config

@@ -9,10 +9,10 @@
 #include "seedvr/models/dit/dit_config.h"
 #include "seedvr/models/vae/vae_config.h"
 
-namespace seedvr::config_internal {
+namespace seedvr::config::internal {
 
 template <class V>
-void DiTFields(V& v, DiTConfig& c) {
+void DiTFields(V& v, dit::DiTConfig& c) {
   v("code_path", c.code_path, OneOf({"dit_v2", "dit"}));
   v("vid_in_channels", c.vid_in_channels, AtLeast<int64_t>(1));
   v("vid_out_channels", c.vid_out_channels, AtLeast<int64_t>(1));
@@ -48,7 +48,7 @@ void DiTFields(V& v, DiTConfig& c) {
 }
 
 template <class V>
-void VAEFields(V& v, VAEConfig& c) {
+void VAEFields(V& v, vae::VAEConfig& c) {
   v("code_path", c.code_path, OneOf({"video_vae_v3"}));
   v("act_fn", c.act_fn, OneOf({"silu"}));
   v("block_out_channels", c.block_out_channels);
@@ -75,7 +75,7 @@ void VAEFields(V& v, VAEConfig& c) {
 
 // Cross-field rules; per-layer lists left empty are filled with the
 // official pattern (regular/shifted windows alternating).
-std::vector<std::string> ValidateDiT(DiTConfig& c, const std::string& path);
-std::vector<std::string> ValidateVAE(VAEConfig& c, const std::string& path);
+std::vector<std::string> ValidateDiT(dit::DiTConfig& c, const std::string& path);
+std::vector<std::string> ValidateVAE(vae::VAEConfig& c, const std::string& path);
 
-}  // namespace seedvr::config_internal
+}  // namespace seedvr::config::internal

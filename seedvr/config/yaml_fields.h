@@ -18,7 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/data/data_config.h"
 
-namespace seedvr::config_internal {
+namespace seedvr::config::internal {
 
 // A value check: nullopt when fine, else what was expected.
 template <class T>
@@ -227,4 +227,4 @@ class Writer {
   YAML::Node node_;
 };
 
-}  // namespace seedvr::config_internal
+}  // namespace seedvr::config::internal

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-namespace seedvr {
+namespace seedvr::core {
 
 // `bazel run` starts tools inside their runfiles tree; relative paths on the
 // command line mean the user's directory, so go back there.
@@ -15,4 +15,4 @@ inline void EnterUserWorkingDirectory() {
   }
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -3,7 +3,7 @@
 #include <array>
 #include <utility>
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 using c10::ScalarType;
@@ -60,4 +60,4 @@ std::optional<std::string> SafetensorsName(ScalarType type) { return ByType(kSaf
 std::optional<ScalarType> StorageDType(const std::string& name) { return ByName(kStorages, name); }
 std::optional<std::string> StorageName(ScalarType type) { return ByType(kStorages, type); }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-namespace seedvr {
+namespace seedvr::core {
 
 // safetensors dtype string <-> ScalarType.
 std::optional<c10::ScalarType> SafetensorsDType(const std::string& name);
@@ -16,4 +16,4 @@ std::optional<std::string> SafetensorsName(c10::ScalarType type);
 std::optional<c10::ScalarType> StorageDType(const std::string& name);
 std::optional<std::string> StorageName(c10::ScalarType type);
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -12,7 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace seedvr {
+namespace seedvr::core {
 
 // A private, copy-on-write mapping of a whole file. Tensors that view it keep
 // a shared_ptr so the mapping lives as long as they do.
@@ -56,4 +56,4 @@ class FileWriter {
 absl::Status AtomicWrite(const std::string& path,
                          const std::function<absl::Status(FileWriter&)>& body);
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "seedvr/core/io.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 absl::Status ErrnoError(const std::string& what, const std::string& path) {
@@ -105,4 +105,4 @@ absl::Status AtomicWrite(const std::string& path,
   return absl::OkStatus();
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "seedvr/core/dtype_names.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 // An object on the unpickler's stack. Globals, storages and tuples exist only
@@ -578,4 +578,4 @@ absl::StatusOr<std::string> Pickle(const PyValue& value, std::vector<at::Tensor>
   return std::move(p.out());
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

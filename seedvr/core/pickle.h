@@ -17,7 +17,7 @@
 #include "absl/status/statusor.h"
 #include "seedvr/core/tensor_file.h"
 
-namespace seedvr {
+namespace seedvr::core {
 
 // Resolves a persistent id ('storage', <Type>Storage, key, location, numel)
 // to a flat tensor of `numel` elements of `dtype`.
@@ -31,4 +31,4 @@ absl::StatusOr<PyValue> Unpickle(const uint8_t* data, size_t size, const Storage
 // appended to `storages` (contiguous CPU data) under key "<index>".
 absl::StatusOr<std::string> Pickle(const PyValue& value, std::vector<at::Tensor>* storages);
 
-}  // namespace seedvr
+}  // namespace seedvr::core

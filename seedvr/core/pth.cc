@@ -8,7 +8,7 @@
 #include "seedvr/core/tensor_view.h"
 #include "seedvr/core/zip.h"
 
-namespace seedvr {
+namespace seedvr::core {
 
 const PyValue* PyValue::find(const std::string& key) const {
   if (!is_dict()) return nullptr;
@@ -111,4 +111,4 @@ absl::StatusOr<TensorList> ReadStateDict(const std::string& path, const std::str
   return ToTensorList(*sub, absl::StrCat(path, "['", subkey, "']"));
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -8,7 +8,7 @@
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/core/tensor_view.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 // A header larger than this is refused before it is parsed.
@@ -150,4 +150,4 @@ absl::Status WriteSafetensors(const std::string& path, const TensorList& tensors
   });
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

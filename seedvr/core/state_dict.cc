@@ -12,7 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 std::string ShapeString(at::IntArrayRef s) { return "[" + absl::StrJoin(s, ", ") + "]"; }
@@ -100,4 +100,4 @@ absl::Status LoadStateDictFile(torch::nn::Module& module, const std::string& pat
   return absl::OkStatus();
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

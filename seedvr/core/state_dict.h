@@ -16,7 +16,7 @@ namespace torch::nn {
 class Module;
 }
 
-namespace seedvr {
+namespace seedvr::core {
 
 struct StrictLoadOptions {
   // Entries the module computes itself: optional in the file, shape-checked
@@ -33,4 +33,4 @@ absl::Status LoadStateDictStrict(torch::nn::Module& module, const TensorList& we
 absl::Status LoadStateDictFile(torch::nn::Module& module, const std::string& path,
                                const StrictLoadOptions& options = {});
 
-}  // namespace seedvr
+}  // namespace seedvr::core

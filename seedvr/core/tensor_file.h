@@ -21,7 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace seedvr {
+namespace seedvr::core {
 
 struct NamedTensor {
   std::string name;
@@ -87,4 +87,4 @@ absl::StatusOr<TensorList> ToTensorList(const PyValue& dict, const std::string& 
 // Builds a dict PyValue from tensors (keys in order).
 PyValue FromTensorList(const TensorList& tensors);
 
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -9,11 +9,11 @@
 
 #include "seedvr/core/io.h"
 
-namespace seedvr {
+namespace seedvr::core {
 
 // A tensor of `sizes` (contiguous) over `bytes` at `data`, keeping `file`
 // mapped while it lives. Misaligned data is copied to aligned memory.
 at::Tensor ViewMapped(const std::shared_ptr<MappedFile>& file, uint8_t* data,
                       const std::vector<int64_t>& sizes, c10::ScalarType dtype);
 
-}  // namespace seedvr
+}  // namespace seedvr::core

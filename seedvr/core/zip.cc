@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 constexpr uint32_t kLocalSig = 0x04034b50;
@@ -232,4 +232,4 @@ void ZipWriter::Finish() {
   out_->Write(cd.data(), cd.size());
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::core

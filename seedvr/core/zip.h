@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "seedvr/core/io.h"
 
-namespace seedvr {
+namespace seedvr::core {
 
 class ZipReader {
  public:
@@ -55,4 +55,4 @@ class ZipWriter {
 
 uint32_t Crc32(const void* data, uint64_t size, uint32_t crc = 0);
 
-}  // namespace seedvr
+}  // namespace seedvr::core

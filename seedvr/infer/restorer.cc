@@ -34,7 +34,7 @@ bool IsImage(const std::string& path) {
 
 class RestorerImpl : public Restorer {
  public:
-  RestorerImpl(RestorerOptions o, TrainConfig config, generator::SeedVR2Generator generator, vae::VideoVAE vae)
+  RestorerImpl(RestorerOptions o, config::TrainConfig config, generator::SeedVR2Generator generator, vae::VideoVAE vae)
       : options_(std::move(o)), config_(std::move(config)), generator_(std::move(generator)), vae_(std::move(vae)) {}
 
   absl::Status RestoreFile(const std::string& input, const std::string& output,
@@ -101,7 +101,7 @@ class RestorerImpl : public Restorer {
   }
 
   RestorerOptions options_;
-  TrainConfig config_;
+  config::TrainConfig config_;
   generator::SeedVR2Generator generator_;
   vae::VideoVAE vae_;
 };
@@ -111,25 +111,27 @@ class RestorerImpl : public Restorer {
 absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions& o) {
   // A training checkpoint carries its config and EMA weights; a released
   // model needs --config.
-  auto raw = ReadPth(o.checkpoint);
+  auto raw = core::ReadPth(o.checkpoint);
   const bool training = raw.ok() && raw->find("format") != nullptr;
-  absl::StatusOr<TrainConfig> config = absl::InvalidArgumentError("");
+  absl::StatusOr<config::TrainConfig> config = absl::InvalidArgumentError("");
   if (!o.config.empty()) {
-    config = LoadTrainConfig(o.config);
+    config = config::LoadTrainConfig(o.config);
   } else if (training && raw->find("config") != nullptr && raw->find("config")->is_string()) {
-    config = ParseTrainConfig(std::get<std::string>(raw->find("config")->v), {}, o.checkpoint + " (stored config)");
+    config =
+        config::ParseTrainConfig(std::get<std::string>(raw->find("config")->v), {}, o.checkpoint + " (stored config)");
   } else {
     return absl::InvalidArgumentError(absl::StrCat(o.checkpoint, " is a released model without a stored config: pass --config"));
   }
   if (!config.ok()) return config.status();
-  TrainConfig c = *config;
+  config::TrainConfig c = *config;
   if (o.memory_limit_gb > 0) c.vae.memory_limit_gb = o.memory_limit_gb;
   c.model.gradient_checkpointing = false;
 
-  auto weights = training ? ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']") : ReadStateDict(o.checkpoint);
+  auto weights =
+      training ? core::ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']") : core::ReadStateDict(o.checkpoint);
   if (!weights.ok()) return weights.status();
   dit::NaDiT model(c.model);
-  if (auto s = LoadDiTWeights(*model, *weights); !s.ok()) {
+  if (auto s = dit::LoadDiTWeights(*model, *weights); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(o.checkpoint, " does not fit the model config: ", s.message()));
   }
   model->eval();
@@ -143,7 +145,7 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   if (!vae_path.empty()) {
     if (auto s = vae::LoadVAEWeights(*vae, vae_path); !s.ok()) return s;
   } else if (training && raw->find("vae") != nullptr) {
-    auto vae_weights = ToTensorList(*raw->find("vae"), o.checkpoint + "['vae']");
+    auto vae_weights = core::ToTensorList(*raw->find("vae"), o.checkpoint + "['vae']");
     if (!vae_weights.ok()) return vae_weights.status();
     if (auto s = vae::LoadVAEWeights(*vae, *vae_weights); !s.ok()) return s;
   } else {

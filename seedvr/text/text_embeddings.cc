@@ -28,17 +28,17 @@ absl::Status Check(const at::Tensor& t, const std::string& what, int64_t width) 
 
 absl::StatusOr<TextEmbeddings> LoadTextEmbeddings(const std::string& path, int64_t expected_width) {
   TextEmbeddings out;
-  auto pth = ReadPth(path);
+  auto pth = core::ReadPth(path);
   if (pth.ok() && pth->is_tensor()) {
     out.pos = std::get<at::Tensor>(pth->v);
   } else {
-    auto list = ReadStateDict(path);
+    auto list = core::ReadStateDict(path);
     if (!list.ok()) {
       return absl::Status(list.status().code(),
                           absl::StrCat("cannot read text embeddings: ", list.status().message(),
                                        " (create them with: bazel run //tools:prepare_text_embeddings)"));
     }
-    for (const NamedTensor& t : *list) {
+    for (const core::NamedTensor& t : *list) {
       if (t.name == "pos") out.pos = t.tensor;
       else if (t.name == "neg") out.neg = t.tensor;
     }
@@ -52,9 +52,9 @@ absl::StatusOr<TextEmbeddings> LoadTextEmbeddings(const std::string& path, int64
 }
 
 absl::Status WriteTextEmbeddings(const std::string& path, const TextEmbeddings& e, const std::string& source) {
-  TensorList list = {{"pos", e.pos}};
+  core::TensorList list = {{"pos", e.pos}};
   if (e.neg.defined()) list.push_back({"neg", e.neg});
-  return WriteSafetensors(path, list, {{"source", source}});
+  return core::WriteSafetensors(path, list, {{"source", source}});
 }
 
 TextEmbeddings MakeDeterministicEmbeddings(int64_t width, int64_t length, uint64_t seed) {

@@ -56,38 +56,38 @@ double AdamW::ClipGradNorm(double max_norm) {
   return norm;
 }
 
-PyValue AdamW::State() const {
-  auto d = std::make_shared<PyDict>();
-  TensorList avg, avg_sq;
+core::PyValue AdamW::State() const {
+  auto d = std::make_shared<core::PyDict>();
+  core::TensorList avg, avg_sq;
   for (size_t i = 0; i < params_.size(); ++i) {
     avg.push_back({params_[i].first, exp_avg_[i]});
     avg_sq.push_back({params_[i].first, exp_avg_sq_[i]});
   }
-  d->emplace_back(PyValue{std::string("step")}, PyValue{step_});
-  d->emplace_back(PyValue{std::string("lr")}, PyValue{options_.lr});
-  d->emplace_back(PyValue{std::string("beta1")}, PyValue{options_.beta1});
-  d->emplace_back(PyValue{std::string("beta2")}, PyValue{options_.beta2});
-  d->emplace_back(PyValue{std::string("exp_avg")}, FromTensorList(avg));
-  d->emplace_back(PyValue{std::string("exp_avg_sq")}, FromTensorList(avg_sq));
-  return PyValue{d};
+  d->emplace_back(core::PyValue{std::string("step")}, core::PyValue{step_});
+  d->emplace_back(core::PyValue{std::string("lr")}, core::PyValue{options_.lr});
+  d->emplace_back(core::PyValue{std::string("beta1")}, core::PyValue{options_.beta1});
+  d->emplace_back(core::PyValue{std::string("beta2")}, core::PyValue{options_.beta2});
+  d->emplace_back(core::PyValue{std::string("exp_avg")}, core::FromTensorList(avg));
+  d->emplace_back(core::PyValue{std::string("exp_avg_sq")}, core::FromTensorList(avg_sq));
+  return core::PyValue{d};
 }
 
-absl::Status AdamW::LoadState(const PyValue& state, const std::string& where) {
-  const PyValue* step = state.find("step");
-  const PyValue* avg = state.find("exp_avg");
-  const PyValue* avg_sq = state.find("exp_avg_sq");
+absl::Status AdamW::LoadState(const core::PyValue& state, const std::string& where) {
+  const core::PyValue* step = state.find("step");
+  const core::PyValue* avg = state.find("exp_avg");
+  const core::PyValue* avg_sq = state.find("exp_avg_sq");
   if (step == nullptr || !step->is_int() || avg == nullptr || avg_sq == nullptr) {
     return absl::InvalidArgumentError(where + ": optimizer state lacks step, exp_avg or exp_avg_sq");
   }
   for (auto [key, target] : {std::pair{avg, &exp_avg_}, std::pair{avg_sq, &exp_avg_sq_}}) {
-    auto list = ToTensorList(*key, where);
+    auto list = core::ToTensorList(*key, where);
     if (!list.ok()) return list.status();
     if (list->size() != params_.size()) {
       return absl::InvalidArgumentError(
           absl::StrCat(where, ": optimizer state has ", list->size(), " tensors, the model has ", params_.size()));
     }
     for (size_t i = 0; i < params_.size(); ++i) {
-      const NamedTensor& t = (*list)[i];
+      const core::NamedTensor& t = (*list)[i];
       if (t.name != params_[i].first || !t.tensor.sizes().equals(params_[i].second.sizes())) {
         return absl::InvalidArgumentError(absl::StrCat(where, ": optimizer state entry ", i, " is '", t.name,
                                                        "', expected '", params_[i].first, "' of the same shape"));
@@ -98,7 +98,7 @@ absl::Status AdamW::LoadState(const PyValue& state, const std::string& where) {
   step_ = std::get<int64_t>(step->v);
   for (auto [key, field] :
        {std::pair{"lr", &options_.lr}, std::pair{"beta1", &options_.beta1}, std::pair{"beta2", &options_.beta2}}) {
-    const PyValue* v = state.find(key);
+    const core::PyValue* v = state.find(key);
     if (v != nullptr && std::holds_alternative<double>(v->v)) *field = std::get<double>(v->v);
   }
   return absl::OkStatus();

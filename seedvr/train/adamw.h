@@ -42,9 +42,9 @@ class AdamW {
   double ClipGradNorm(double max_norm);
 
   // {"step", "lr", "beta1", "beta2", "exp_avg": {name: t}, "exp_avg_sq": {...}}
-  PyValue State() const;
+  core::PyValue State() const;
   // Errors name `where` and the first entry that does not match the parameters.
-  absl::Status LoadState(const PyValue& state, const std::string& where);
+  absl::Status LoadState(const core::PyValue& state, const std::string& where);
 
  private:
   std::vector<std::pair<std::string, at::Tensor>> params_;

@@ -29,22 +29,22 @@ std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& 
   return found;
 }
 
-absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const PyValue& state,
+absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const core::PyValue& state,
                             int64_t keep_last) {
   std::error_code ec;
   fs::create_directories(save_dir, ec);
   if (ec) return absl::UnavailableError(absl::StrCat("cannot create save_dir ", save_dir, ": ", ec.message()));
-  absl::Status s = WritePth(final ? FinalCheckpointPath(save_dir) : CheckpointPath(save_dir, step), state);
+  absl::Status s = core::WritePth(final ? FinalCheckpointPath(save_dir) : CheckpointPath(save_dir, step), state);
   if (!s.ok() || keep_last <= 0) return s;
   auto all = ListCheckpoints(save_dir);
   for (size_t i = 0; i + static_cast<size_t>(keep_last) < all.size(); ++i) fs::remove(all[i].second, ec);
   return absl::OkStatus();
 }
 
-absl::StatusOr<PyValue> LoadCheckpoint(const std::string& path) {
-  auto value = ReadPth(path);
+absl::StatusOr<core::PyValue> LoadCheckpoint(const std::string& path) {
+  auto value = core::ReadPth(path);
   if (!value.ok()) return value.status();
-  const PyValue* format = value->find("format");
+  const core::PyValue* format = value->find("format");
   if (format == nullptr || !format->is_string() || std::get<std::string>(format->v) != kCheckpointFormat) {
     return absl::InvalidArgumentError(absl::StrCat(path, " is not a seedvr training checkpoint (no format '",
                                                    kCheckpointFormat, "'); a released model goes in --dit_checkpoint"));

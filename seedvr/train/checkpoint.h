@@ -31,13 +31,13 @@ std::string FinalCheckpointPath(const std::string& save_dir);
 // Writes `state` as checkpoint_<step>.pth (or checkpoint_final.pth when
 // `final`), then removes the oldest numbered checkpoints beyond keep_last
 // (0 keeps all).
-absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const PyValue& state,
+absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const core::PyValue& state,
                             int64_t keep_last);
 
 // Numbered checkpoints in save_dir, by step ascending.
 std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& save_dir);
 
 // Reads a training checkpoint and checks its format tag.
-absl::StatusOr<PyValue> LoadCheckpoint(const std::string& path);
+absl::StatusOr<core::PyValue> LoadCheckpoint(const std::string& path);
 
 }  // namespace seedvr::train

@@ -18,8 +18,8 @@ namespace seedvr::train {
 
 struct DiscriminatorEntry {
   DiscriminatorTraits traits;
-  int64_t (*count_parameters)(const TrainConfig&);
-  double (*activation_bytes)(const TrainConfig&, const discriminator::ClipShape&);
+  int64_t (*count_parameters)(const config::TrainConfig&);
+  double (*activation_bytes)(const config::TrainConfig&, const discriminator::ClipShape&);
 };
 
 template <discriminator::Discriminator D>

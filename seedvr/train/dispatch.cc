@@ -12,14 +12,14 @@ int LaunchWorldSize() {
   return env != nullptr ? std::atoi(env) : 1;
 }
 
-std::string ParallelismFor(const TrainConfig& config, int world_size) {
+std::string ParallelismFor(const config::TrainConfig& config, int world_size) {
   if (world_size <= 1 && config.parallel.sp_size == 1) return "single";
   if (config.parallel.sp_size > 1) return "sequence";
   return config.parallel.strategy;
 }
 
-absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const TrainConfig& config,
-                                                                              int world_size) {
+absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const config::TrainConfig& config,
+                                                                               int world_size) {
   auto d = FindDiscriminator(config.discriminator.type);
   if (!d.ok()) return d.status();
   std::string losses;
@@ -53,7 +53,7 @@ absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(c
                                                ", sp_size=", config.parallel.sp_size, "); compiled:", list));
 }
 
-absl::Status Train(const TrainConfig& config) {
+absl::Status Train(const config::TrainConfig& config) {
   auto selected = SelectTrainer(config, LaunchWorldSize());
   if (!selected.ok()) return selected.status();
   return selected->first->run(selected->second);

@@ -31,14 +31,14 @@ const std::vector<CompiledTrainer>& CompiledTrainers();
 int LaunchWorldSize();
 
 // The parallelism a launch gets: "single" without a multi-process launcher.
-std::string ParallelismFor(const TrainConfig& config, int world_size);
+std::string ParallelismFor(const config::TrainConfig& config, int world_size);
 
 // The compiled trainer for `config` under `world_size` processes, with the
 // config lowered for it; errors name the key, or list what is compiled.
-absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const TrainConfig& config,
-                                                                              int world_size);
+absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const config::TrainConfig& config,
+                                                                               int world_size);
 
 // Selects for LaunchWorldSize() and trains.
-absl::Status Train(const TrainConfig& config);
+absl::Status Train(const config::TrainConfig& config);
 
 }  // namespace seedvr::train

@@ -20,7 +20,7 @@ void Ema::Update() {
   for (size_t i = 0; i < shadow_.size(); ++i) shadow_[i].tensor.lerp_(sources_[i].detach(), 1 - decay_);
 }
 
-absl::Status Ema::Load(const TensorList& weights, const std::string& where) {
+absl::Status Ema::Load(const core::TensorList& weights, const std::string& where) {
   if (weights.size() != shadow_.size()) {
     return absl::InvalidArgumentError(
         absl::StrCat(where, ": EMA holds ", weights.size(), " tensors, expected ", shadow_.size()));

@@ -23,15 +23,15 @@ class Ema {
 
   void Update();
 
-  const TensorList& weights() const { return shadow_; }
+  const core::TensorList& weights() const { return shadow_; }
 
   // Replaces the shadow weights; errors name `where` and the first mismatch.
-  absl::Status Load(const TensorList& weights, const std::string& where);
+  absl::Status Load(const core::TensorList& weights, const std::string& where);
 
  private:
   double decay_;
   std::vector<at::Tensor> sources_;
-  TensorList shadow_;
+  core::TensorList shadow_;
 };
 
 }  // namespace seedvr::train

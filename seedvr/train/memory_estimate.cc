@@ -28,7 +28,7 @@ double GiB(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
 
 }  // namespace
 
-int64_t CountVAEParameters(const VAEConfig& v) {
+int64_t CountVAEParameters(const vae::VAEConfig& v) {
   const int64_t n = static_cast<int64_t>(v.block_out_channels.size());
   if (n == 0) return 0;
   const auto& ch = v.block_out_channels;
@@ -82,9 +82,9 @@ std::vector<std::pair<std::string, double>> MemoryEstimate::Parts() const {
           {"total (peak)", total}};
 }
 
-absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const MemoryOptions& o) {
-  const DiTConfig& m = config.model;
-  if (absl::Status s = ValidateDiTConfig(m); !s.ok()) return s;
+absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config, const MemoryOptions& o) {
+  const dit::DiTConfig& m = config.model;
+  if (absl::Status s = dit::ValidateDiTConfig(m); !s.ok()) return s;
   MemoryEstimate r;
   r.dp_size = std::max<int64_t>(o.dp_size, 1);
   r.sp_size = o.sp_size > 0 ? o.sp_size : std::max<int64_t>(config.parallel.sp_size, 1);
@@ -118,14 +118,14 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const M
   const int64_t batch = std::max<int64_t>(config.training.batch_size, 1);
 
   // Parameter-derived parts.
-  r.generator_params = CountDiTParameters(m);
+  r.generator_params = dit::CountDiTParameters(m);
   const double p = static_cast<double>(r.generator_params);
   const double shard = r.sharded ? static_cast<double>(r.dp_size) : 1.0;
   r.weights = p * kF32;
   r.gradients = p * kF32 / shard;
   // Plus the largest tensor's step temporaries (sqrt, denominator).
   int64_t largest = 0;
-  for (const auto& t : DiTStateDictShapes(m)) {
+  for (const auto& t : dit::DiTStateDictShapes(m)) {
     int64_t n = 1;
     for (int64_t s : t.shape) n *= s;
     largest = std::max(largest, n);
@@ -171,7 +171,7 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const M
   return r;
 }
 
-absl::StatusOr<GpuLayout> MinimumGpus(const TrainConfig& config, double card_bytes, int64_t max_gpus,
+absl::StatusOr<GpuLayout> MinimumGpus(const config::TrainConfig& config, double card_bytes, int64_t max_gpus,
                                       int64_t text_tokens) {
   if (card_bytes <= 0) return absl::InvalidArgumentError("card memory must be positive");
   MemoryOptions base;

@@ -80,11 +80,11 @@ struct MemoryEstimate {
 
 // Validates what the estimate needs (model shapes, crop divisible by 16,
 // sp_size divides heads) and estimates one device's peak.
-absl::StatusOr<MemoryEstimate> EstimateMemory(const TrainConfig& config, const MemoryOptions& options = {});
+absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config, const MemoryOptions& options = {});
 
 // Parameters of the causal VAE (encoder + decoder), without LibTorch:
 // 250,648,227 for the official configuration.
-int64_t CountVAEParameters(const VAEConfig& vae);
+int64_t CountVAEParameters(const vae::VAEConfig& vae);
 
 // The smallest number of GPUs of `card_bytes` each that fits, with the
 // layout that fits best at that count.
@@ -101,7 +101,7 @@ struct GpuLayout {
 // config's checkpointing is kept). Returns the first count with a layout
 // that fits (lowest peak among them), or ResourceExhausted naming the part
 // that alone does not fit.
-absl::StatusOr<GpuLayout> MinimumGpus(const TrainConfig& config, double card_bytes, int64_t max_gpus = 1024,
+absl::StatusOr<GpuLayout> MinimumGpus(const config::TrainConfig& config, double card_bytes, int64_t max_gpus = 1024,
                                       int64_t text_tokens = 58);
 
 }  // namespace seedvr::train

@@ -4,7 +4,7 @@
 
 namespace seedvr::train {
 
-absl::StatusOr<TrainerParams> LowerTrainConfig(const TrainConfig& c, const DiscriminatorTraits& d,
+absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, const DiscriminatorTraits& d,
                                                const std::string& parallelism) {
   if (auto s = d.validate(c); !s.ok()) return s;
   if (c.loss.lambda_r1 > 0 && !d.double_backward) {

@@ -37,11 +37,11 @@ struct DiscriminatorTraits {
   const char* name;
   bool double_backward;
   discriminator::Judges judges;
-  absl::Status (*validate)(const TrainConfig&);
+  absl::Status (*validate)(const config::TrainConfig&);
 };
 
 struct TrainerParams {
-  TrainConfig config;
+  config::TrainConfig config;
   std::string parallelism;  // the strategy's kName
 
   // One step.
@@ -69,7 +69,8 @@ struct TrainerParams {
 
 // Checks `config` against the chosen discriminator and lowers it. Errors
 // name the key and, where the discriminator forbids a value, why.
-absl::StatusOr<TrainerParams> LowerTrainConfig(const TrainConfig& config, const DiscriminatorTraits& discriminator,
+absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& config,
+                                               const DiscriminatorTraits& discriminator,
                                                const std::string& parallelism);
 
 }  // namespace seedvr::train

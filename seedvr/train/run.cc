@@ -16,7 +16,7 @@
 namespace seedvr::train {
 
 absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, int rank, int world_size) {
-  const TrainConfig& c = params.config;
+  const config::TrainConfig& c = params.config;
   TrainingParts a;
   auto dataset = data::VideoPairDataset::Create(c.data);
   if (!dataset.ok()) return dataset.status();
@@ -44,7 +44,7 @@ absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, in
   at::manual_seed(params.seed);  // random init when no checkpoint is given
   a.dit = dit::NaDiT(c.model);
   if (!c.training.dit_checkpoint.empty()) {
-    if (auto s = LoadDiTWeightsFile(*a.dit, c.training.dit_checkpoint); !s.ok()) return s;
+    if (auto s = dit::LoadDiTWeightsFile(*a.dit, c.training.dit_checkpoint); !s.ok()) return s;
   }
   a.vae = vae::VideoVAE(c.vae);
   if (!c.training.vae_checkpoint.empty()) {
@@ -62,7 +62,7 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     if (!state.ok()) return state.status();
     if (auto s = t.LoadState(*state, p.resume); !s.ok()) return s;
   }
-  const LoggingConfig& log = p.config.logging;
+  const config::LoggingConfig& log = p.config.logging;
   Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200, /*append=*/!p.resume.empty()});
   monitor.Print(absl::StrCat("training ", t.Description(), "; ", parts.dataset->size(), " clips; from step ",
                              t.step(), " to ", p.max_steps));

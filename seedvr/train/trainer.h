@@ -52,8 +52,8 @@ class TrainerInterface {
   virtual int64_t step() const = 0;
   // One generator update and its discriminator updates; returns the metrics.
   virtual absl::StatusOr<Metrics> Step() = 0;
-  virtual PyValue State() = 0;
-  virtual absl::Status LoadState(const PyValue& state, const std::string& where) = 0;
+  virtual core::PyValue State() = 0;
+  virtual absl::Status LoadState(const core::PyValue& state, const std::string& where) = 0;
   virtual absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) = 0;
 };
 
@@ -85,8 +85,8 @@ class Trainer final : public TrainerInterface {
     return std::string(D::Impl::kName) + " discriminator, " + L::kName + " loss, " + P::kName;
   }
   int64_t step() const override { return core_.step(); }
-  PyValue State() override { return core_.State(); }
-  absl::Status LoadState(const PyValue& state, const std::string& where) override {
+  core::PyValue State() override { return core_.State(); }
+  absl::Status LoadState(const core::PyValue& state, const std::string& where) override {
     return core_.LoadState(state, where);
   }
   absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) override {

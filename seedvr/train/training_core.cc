@@ -16,20 +16,20 @@
 namespace seedvr::train {
 namespace {
 
-TensorList Detached(const NamedTensors& params) {
-  TensorList out;
+core::TensorList Detached(const NamedTensors& params) {
+  core::TensorList out;
   for (const auto& [name, p] : params) out.push_back({name, p.detach()});
   return out;
 }
 
-PyValue Str(const char* s) { return PyValue{std::string(s)}; }
+core::PyValue Str(const char* s) { return core::PyValue{std::string(s)}; }
 
 // Copies a checkpoint's state dict `key` into `params`, strictly.
-absl::Status LoadParameters(const PyValue& state, const char* key, const NamedTensors& params,
+absl::Status LoadParameters(const core::PyValue& state, const char* key, const NamedTensors& params,
                             const std::string& where) {
-  const PyValue* v = state.find(key);
+  const core::PyValue* v = state.find(key);
   if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no '", key, "' entry"));
-  auto list = ToTensorList(*v, absl::StrCat(where, "['", key, "']"));
+  auto list = core::ToTensorList(*v, absl::StrCat(where, "['", key, "']"));
   if (!list.ok()) return list.status();
   if (list->size() != params.size()) {
     return absl::InvalidArgumentError(absl::StrCat(where, "['", key, "'] holds ", list->size(),
@@ -130,51 +130,52 @@ double TrainingCore::StepGenerator() {
   return norm;
 }
 
-PyValue TrainingCore::State() {
-  auto d = std::make_shared<PyDict>();
-  auto put = [&](const char* k, PyValue v) { d->emplace_back(Str(k), std::move(v)); };
-  auto dict = [](std::vector<std::pair<const char*, PyValue>> items) {
-    auto out = std::make_shared<PyDict>();
+core::PyValue TrainingCore::State() {
+  auto d = std::make_shared<core::PyDict>();
+  auto put = [&](const char* k, core::PyValue v) { d->emplace_back(Str(k), std::move(v)); };
+  auto dict = [](std::vector<std::pair<const char*, core::PyValue>> items) {
+    auto out = std::make_shared<core::PyDict>();
     for (auto& [k, v] : items) out->emplace_back(Str(k), std::move(v));
-    return PyValue{out};
+    return core::PyValue{out};
   };
   put("format", Str(kCheckpointFormat));
   put("trainer", dict({{"discriminator", Str(policies_.discriminator)},
                        {"loss", Str(policies_.loss)},
                        {"parallelism", Str(policies_.parallelism)}}));
-  put("step", PyValue{step_});
-  put("d_step", PyValue{d_step_});
-  put("generator", FromTensorList(Detached(g_params_)));
-  put("ema", FromTensorList(ema_.weights()));
-  put("discriminator", FromTensorList(Detached(d_params_)));
+  put("step", core::PyValue{step_});
+  put("d_step", core::PyValue{d_step_});
+  put("generator", core::FromTensorList(Detached(g_params_)));
+  put("ema", core::FromTensorList(ema_.weights()));
+  put("discriminator", core::FromTensorList(Detached(d_params_)));
   put("g_optimizer", g_opt_.State());
   put("d_optimizer", d_opt_.State());
-  put("rng", dict({{"cpu", PyValue{rng_.get_state()}}}));
+  put("rng", dict({{"cpu", core::PyValue{rng_.get_state()}}}));
   const data::LoaderPosition pos = loader_->position();
-  put("loader", dict({{"epoch", PyValue{pos.epoch}}, {"index", PyValue{pos.index}}}));
-  put("config", PyValue{DumpTrainConfig(params_.config)});
+  put("loader", dict({{"epoch", core::PyValue{pos.epoch}}, {"index", core::PyValue{pos.index}}}));
+  put("config", core::PyValue{config::DumpTrainConfig(params_.config)});
   // A randomly initialised VAE exists nowhere else: keep it for restoration.
-  if (params_.config.training.vae_checkpoint.empty()) put("vae", FromTensorList(Detached(NamedParametersOf(*vae_.vae()))));
-  return PyValue{d};
+  if (params_.config.training.vae_checkpoint.empty())
+    put("vae", core::FromTensorList(Detached(NamedParametersOf(*vae_.vae()))));
+  return core::PyValue{d};
 }
 
-absl::Status TrainingCore::LoadState(const PyValue& state, const std::string& where) {
+absl::Status TrainingCore::LoadState(const core::PyValue& state, const std::string& where) {
   if (auto s = LoadParameters(state, "generator", g_params_, where); !s.ok()) return s;
   if (auto s = LoadParameters(state, "discriminator", d_params_, where); !s.ok()) return s;
-  const PyValue* ema = state.find("ema");
+  const core::PyValue* ema = state.find("ema");
   if (ema == nullptr) return absl::InvalidArgumentError(where + ": no 'ema' entry");
-  auto ema_list = ToTensorList(*ema, where + "['ema']");
+  auto ema_list = core::ToTensorList(*ema, where + "['ema']");
   if (!ema_list.ok()) return ema_list.status();
   if (auto s = ema_.Load(*ema_list, where); !s.ok()) return s;
   for (auto [key, opt] : {std::pair{"g_optimizer", &g_opt_}, std::pair{"d_optimizer", &d_opt_}}) {
-    const PyValue* v = state.find(key);
+    const core::PyValue* v = state.find(key);
     if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no '", key, "' entry"));
     if (auto s = opt->LoadState(*v, absl::StrCat(where, "['", key, "']")); !s.ok()) return s;
   }
-  const PyValue* step = state.find("step");
-  const PyValue* d_step = state.find("d_step");
-  const PyValue* rng = state.find("rng");
-  const PyValue* loader = state.find("loader");
+  const core::PyValue* step = state.find("step");
+  const core::PyValue* d_step = state.find("d_step");
+  const core::PyValue* rng = state.find("rng");
+  const core::PyValue* loader = state.find("loader");
   if (step == nullptr || d_step == nullptr || rng == nullptr || loader == nullptr || rng->find("cpu") == nullptr ||
       loader->find("epoch") == nullptr || loader->find("index") == nullptr) {
     return absl::InvalidArgumentError(where + ": step, d_step, rng or loader entries missing");

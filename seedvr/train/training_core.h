@@ -100,8 +100,8 @@ class TrainingCore {
   double discriminator_lr() const { return d_opt_.options().lr; }
 
   // Everything needed to continue exactly (layout: checkpoint.h).
-  PyValue State();
-  absl::Status LoadState(const PyValue& state, const std::string& where);
+  core::PyValue State();
+  absl::Status LoadState(const core::PyValue& state, const std::string& where);
 
   // Mean L1 to the HQ latents over `clips` samples of `eval_loader`, for the
   // EMA restoration (`restore(lq, noise)` run with the EMA weights swapped

@@ -5,7 +5,7 @@
 #include "seedvr/config/model_config.h"
 #include "seedvr/testing/fixtures.h"
 
-namespace seedvr {
+namespace seedvr::config {
 namespace {
 
 // Asserts that parsing fails and that the message mentions each fragment.
@@ -118,4 +118,4 @@ TEST(Config, DumpReparsesToTheSameConfig) {
 }
 
 }  // namespace
-}  // namespace seedvr
+}  // namespace seedvr::config

@@ -9,7 +9,7 @@
 
 #include "seedvr/testing/fixtures.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 using testing::FixturePath;
@@ -194,4 +194,4 @@ TEST(BadInput, MissingFileNamesThePath) {
 }
 
 }  // namespace
-}  // namespace seedvr
+}  // namespace seedvr::core

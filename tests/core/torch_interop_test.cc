@@ -9,7 +9,7 @@
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/testing/fixtures.h"
 
-namespace seedvr {
+namespace seedvr::core {
 namespace {
 
 std::string Python() {
@@ -96,4 +96,4 @@ torch.save({"x": Evil()}, sys.argv[1] + "/evil.pth")
 }
 
 }  // namespace
-}  // namespace seedvr
+}  // namespace seedvr::core

@@ -20,12 +20,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   }
-  auto st = seedvr::ReadSafetensors(path);
+  auto st = seedvr::core::ReadSafetensors(path);
   if (st.ok()) {
     for (const auto& t : *st) (void)t.tensor.sum();  // touch every byte a tensor views
   }
-  auto pth = seedvr::ReadPth(path);
-  if (pth.ok()) (void)seedvr::ToTensorList(*pth, path);
+  auto pth = seedvr::core::ReadPth(path);
+  if (pth.ok()) (void)seedvr::core::ToTensorList(*pth, path);
   return 0;
 }
 

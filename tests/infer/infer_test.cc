@@ -66,7 +66,7 @@ class RestorerTest : public ::testing::Test {
     ASSERT_TRUE(data::WriteVideo(*dir_ + "/data/hq/a.mp4", data::MakeSyntheticClip(o), {.fps = 12}).ok());
     ASSERT_TRUE(
         text::WriteTextEmbeddings(*dir_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
-    auto c = LoadTrainConfig(
+    auto c = config::LoadTrainConfig(
         "configs/tiny.yaml",
         {"data.data_root=" + *dir_ + "/data", "data.crop_size=[32, 32]", "data.num_workers=0",
          "training.text_embeddings=" + *dir_ + "/text.safetensors", "training.eval_clips=0", "training.max_steps=1",

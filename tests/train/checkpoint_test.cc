@@ -16,12 +16,12 @@
 namespace seedvr::train {
 namespace {
 
-PyValue State(int64_t step, const at::Tensor& t) {
-  auto d = std::make_shared<PyDict>();
-  d->emplace_back(PyValue{std::string("format")}, PyValue{std::string(kCheckpointFormat)});
-  d->emplace_back(PyValue{std::string("step")}, PyValue{step});
-  d->emplace_back(PyValue{std::string("w")}, PyValue{t});
-  return PyValue{d};
+core::PyValue State(int64_t step, const at::Tensor& t) {
+  auto d = std::make_shared<core::PyDict>();
+  d->emplace_back(core::PyValue{std::string("format")}, core::PyValue{std::string(kCheckpointFormat)});
+  d->emplace_back(core::PyValue{std::string("step")}, core::PyValue{step});
+  d->emplace_back(core::PyValue{std::string("w")}, core::PyValue{t});
+  return core::PyValue{d};
 }
 
 TEST(Checkpoint, KeepLastBoundsTheFolder) {

@@ -13,13 +13,13 @@
 namespace seedvr::train {
 namespace {
 
-TrainConfig Tiny(std::vector<std::string> overrides) {
-  auto c = LoadTrainConfig("configs/tiny.yaml", overrides);
+config::TrainConfig Tiny(std::vector<std::string> overrides) {
+  auto c = config::LoadTrainConfig("configs/tiny.yaml", overrides);
   EXPECT_TRUE(c.ok()) << c.status();
   return *c;
 }
 
-void ExpectError(const TrainConfig& c, const std::vector<std::string>& parts, int world_size = 1) {
+void ExpectError(const config::TrainConfig& c, const std::vector<std::string>& parts, int world_size = 1) {
   auto r = SelectTrainer(c, world_size);
   ASSERT_FALSE(r.ok());
   for (const auto& part : parts) EXPECT_NE(r.status().message().find(part), std::string::npos) << r.status();

@@ -39,7 +39,7 @@ class TrainerTest : public ::testing::Test {
   }
 
   // configs/tiny.yaml shrunk to 32x32 crops of 5 frames.
-  static TrainConfig Config(const std::string& save_dir, std::vector<std::string> overrides = {}) {
+  static config::TrainConfig Config(const std::string& save_dir, std::vector<std::string> overrides = {}) {
     std::vector<std::string> all = {
         "data.data_root=" + *root_,     "data.crop_size=[32, 32]",
         "data.num_workers=1",           "training.text_embeddings=" + *root_ + "/text.safetensors",
@@ -47,7 +47,7 @@ class TrainerTest : public ::testing::Test {
         "logging.progress_bar=false",   "loss.r1_interval=2",
         "discriminator.base_channels=8"};
     all.insert(all.end(), overrides.begin(), overrides.end());
-    auto c = LoadTrainConfig("configs/tiny.yaml", all);
+    auto c = config::LoadTrainConfig("configs/tiny.yaml", all);
     EXPECT_TRUE(c.ok()) << c.status();
     return *c;
   }
@@ -67,9 +67,10 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
   std::string dir = testing::TempDir() + "/trainer_" + t.preset;
   auto d = FindDiscriminator(t.discriminator);
   ASSERT_TRUE(d.ok()) << d.status();
-  TrainConfig c = Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
-                               std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
-                               (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0"});
+  config::TrainConfig c =
+      Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
+                   std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
+                   (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0"});
   auto selected = SelectTrainer(c, 1);
   ASSERT_TRUE(selected.ok()) << selected.status();
   EXPECT_EQ(std::string(selected->first->preset), t.preset);
@@ -77,21 +78,21 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
   auto state = LoadCheckpoint(FinalCheckpointPath(dir));
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(std::get<int64_t>(state->find("step")->v), 2);
-  const PyValue* trainer = state->find("trainer");
+  const core::PyValue* trainer = state->find("trainer");
   ASSERT_NE(trainer, nullptr);
   EXPECT_EQ(std::get<std::string>(trainer->find("discriminator")->v), t.discriminator);
   EXPECT_EQ(std::get<std::string>(trainer->find("loss")->v), t.loss);
   EXPECT_EQ(std::get<std::string>(trainer->find("parallelism")->v), t.parallelism);
-  auto disc = ToTensorList(*state->find("discriminator"), "discriminator");
+  auto disc = core::ToTensorList(*state->find("discriminator"), "discriminator");
   ASSERT_TRUE(disc.ok());
   int64_t numel = 0;
   for (const auto& p : *disc) numel += p.tensor.numel();
   EXPECT_EQ(numel, (*d)->count_parameters(c)) << t.preset;
   // The EMA weights load into the DiT under the official key names.
-  auto ema = ToTensorList(*state->find("ema"), "ema");
+  auto ema = core::ToTensorList(*state->find("ema"), "ema");
   ASSERT_TRUE(ema.ok());
   dit::NaDiT model(c.model);
-  EXPECT_TRUE(LoadDiTWeights(*model, *ema).ok()) << t.preset;
+  EXPECT_TRUE(dit::LoadDiTWeights(*model, *ema).ok()) << t.preset;
 }
 
 INSTANTIATE_TEST_SUITE_P(Compiled, EveryTrainer, ::testing::ValuesIn(CompiledTrainers()),
@@ -101,14 +102,15 @@ INSTANTIATE_TEST_SUITE_P(Compiled, EveryTrainer, ::testing::ValuesIn(CompiledTra
 // generator's gradient flows back through the decoder.
 TEST_F(TrainerTest, PixelDiscriminatorTrainsThroughTheDecoder) {
   std::string dir = testing::TempDir() + "/pixel";
-  TrainConfig c = Config(dir, {"training.max_steps=1", "discriminator.input=pixel", "discriminator.type=video"});
+  config::TrainConfig c =
+      Config(dir, {"training.max_steps=1", "discriminator.input=pixel", "discriminator.type=video"});
   ASSERT_TRUE(Train(c).ok());
   auto state = LoadCheckpoint(FinalCheckpointPath(dir));
   ASSERT_TRUE(state.ok()) << state.status();
-  auto d = ToTensorList(*state->find("discriminator"), "discriminator");
+  auto d = core::ToTensorList(*state->find("discriminator"), "discriminator");
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->front().tensor.size(1), 3);  // from_rgb takes RGB pixels
-  auto g = ToTensorList(*state->find("generator"), "generator");
+  auto g = core::ToTensorList(*state->find("generator"), "generator");
   at::manual_seed(c.training.seed);  // the same seeded init the trainer started from
   dit::NaDiT fresh(c.model);
   bool moved = false;
@@ -131,7 +133,7 @@ TEST_F(TrainerTest, ResumeIsBitExact) {
   auto b = LoadCheckpoint(FinalCheckpointPath(split));
   ASSERT_TRUE(a.ok() && b.ok());
   for (const char* key : {"generator", "ema", "discriminator"}) {
-    auto ta = ToTensorList(*a->find(key), key), tb = ToTensorList(*b->find(key), key);
+    auto ta = core::ToTensorList(*a->find(key), key), tb = core::ToTensorList(*b->find(key), key);
     ASSERT_TRUE(ta.ok() && tb.ok());
     ASSERT_EQ(ta->size(), tb->size());
     for (size_t i = 0; i < ta->size(); ++i) {
@@ -139,8 +141,8 @@ TEST_F(TrainerTest, ResumeIsBitExact) {
     }
   }
   for (const char* key : {"g_optimizer", "d_optimizer"}) {
-    auto ta = ToTensorList(*a->find(key)->find("exp_avg_sq"), key);
-    auto tb = ToTensorList(*b->find(key)->find("exp_avg_sq"), key);
+    auto ta = core::ToTensorList(*a->find(key)->find("exp_avg_sq"), key);
+    auto tb = core::ToTensorList(*b->find(key)->find("exp_avg_sq"), key);
     ASSERT_TRUE(ta.ok() && tb.ok());
     for (size_t i = 0; i < ta->size(); ++i) EXPECT_TRUE(at::equal((*ta)[i].tensor, (*tb)[i].tensor)) << key;
   }

@@ -2,7 +2,7 @@
 
 namespace seedvr::discriminator {
 
-int64_t InputChannels(const TrainConfig& config) {
+int64_t InputChannels(const config::TrainConfig& config) {
   return config.discriminator.input == "pixel" ? config.vae.out_channels : config.vae.latent_channels;
 }
 

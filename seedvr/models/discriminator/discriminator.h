@@ -77,8 +77,8 @@ struct ClipShape {
 };
 
 template <class D>
-concept Discriminator = requires(D d, const at::Tensor& x, const TrainConfig& c, const DiscriminatorContext& ctx,
-                                 const ClipShape& shape) {
+concept Discriminator = requires(D d, const at::Tensor& x, const config::TrainConfig& c,
+                                 const DiscriminatorContext& ctx, const ClipShape& shape) {
   { D::Impl::kName } -> std::convertible_to<const char*>;
   { D::Impl::kDoubleBackward } -> std::convertible_to<bool>;
   { D::Impl::kJudges } -> std::convertible_to<Judges>;
@@ -94,6 +94,6 @@ template <class D>
 concept ResamplingDiscriminator = Discriminator<D> && requires(D d, at::Generator& gen) { d->Resample(gen); };
 
 // Channels of what D judges under this config: latent or pixel channels.
-int64_t InputChannels(const TrainConfig& config);
+int64_t InputChannels(const config::TrainConfig& config);
 
 }  // namespace seedvr::discriminator

@@ -27,7 +27,7 @@ at::Tensor QueryHeadImpl::forward(const at::Tensor& tokens) {
   return at::matmul(attn, v).squeeze(1);
 }
 
-absl::Status DiTDiscriminatorImpl::Validate(const TrainConfig& config) {
+absl::Status DiTDiscriminatorImpl::Validate(const config::TrainConfig& config) {
   const auto& layers = config.discriminator.dit_feature_layers;
   const int64_t n = config.model.num_layers;
   if (layers.empty() || !std::is_sorted(layers.begin(), layers.end()) ||
@@ -41,7 +41,7 @@ absl::Status DiTDiscriminatorImpl::Validate(const TrainConfig& config) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<DiTDiscriminator> DiTDiscriminatorImpl::FromConfig(const TrainConfig& config,
+absl::StatusOr<DiTDiscriminator> DiTDiscriminatorImpl::FromConfig(const config::TrainConfig& config,
                                                                   const DiscriminatorContext& context) {
   if (auto s = Validate(config); !s.ok()) return s;
   if (context.generator == nullptr || !context.text.defined()) {
@@ -49,25 +49,25 @@ absl::StatusOr<DiTDiscriminator> DiTDiscriminatorImpl::FromConfig(const TrainCon
   }
   const auto& d = config.discriminator;
   DiTDiscriminator model(DiTDiscriminatorOptions{config.model, d.dit_feature_layers, d.dit_timestep_shift, context.text});
-  TensorList init;
+  core::TensorList init;
   for (const auto& p : context.generator->named_parameters()) init.push_back({p.key(), p.value().detach()});
-  if (auto s = LoadDiTWeights(*model->backbone, init); !s.ok()) return s;
+  if (auto s = dit::LoadDiTWeights(*model->backbone, init); !s.ok()) return s;
   return model;
 }
 
 // A copy of the generator's DiT plus one query head per tapped layer
 // (query, proj_q, proj_kv), the LayerNorm and the logit projection.
-int64_t DiTDiscriminatorImpl::CountParameters(const TrainConfig& config) {
+int64_t DiTDiscriminatorImpl::CountParameters(const config::TrainConfig& config) {
   const int64_t dim = config.model.vid_dim;
   const int64_t taps = static_cast<int64_t>(config.discriminator.dit_feature_layers.size());
   const int64_t head = dim + (dim * dim + dim) + (2 * dim * dim + 2 * dim);
-  return CountDiTParameters(config.model) + taps * head + 2 * taps * dim + (taps * dim + 1);
+  return dit::CountDiTParameters(config.model) + taps * head + 2 * taps * dim + (taps * dim + 1);
 }
 
 // The backbone up to the deepest tapped block; the heads are small.
-double DiTDiscriminatorImpl::ActivationBytes(const TrainConfig& config, const ClipShape& s) {
+double DiTDiscriminatorImpl::ActivationBytes(const config::TrainConfig& config, const ClipShape& s) {
   const auto& layers = config.discriminator.dit_feature_layers;
-  DiTConfig backbone = config.model;
+  dit::DiTConfig backbone = config.model;
   if (!layers.empty()) backbone.num_layers = std::min<int64_t>(*std::max_element(layers.begin(), layers.end()) + 1,
                                                                config.model.num_layers);
   const auto& p = config.model.patch_size;

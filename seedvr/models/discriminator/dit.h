@@ -35,7 +35,7 @@
 namespace seedvr::discriminator {
 
 struct DiTDiscriminatorOptions {
-  DiTConfig backbone;
+  dit::DiTConfig backbone;
   std::vector<int64_t> layers = {16, 26, 31};  // tapped blocks, ascending
   double timestep_shift = 12.0;
   at::Tensor text;  // [Lt, txt_in_dim], the fixed text embedding
@@ -65,11 +65,12 @@ class DiTDiscriminatorImpl : public torch::nn::Module {
   static constexpr Judges kJudges = Judges::kLatents;
 
   // discriminator.dit_feature_layers: ascending, within model.num_layers.
-  static absl::Status Validate(const TrainConfig& config);
+  static absl::Status Validate(const config::TrainConfig& config);
   // Copies the generator's initial DiT weights (context.generator) into the backbone.
-  static absl::StatusOr<DiTDiscriminator> FromConfig(const TrainConfig& config, const DiscriminatorContext& context);
-  static int64_t CountParameters(const TrainConfig& config);
-  static double ActivationBytes(const TrainConfig& config, const ClipShape& shape);
+  static absl::StatusOr<DiTDiscriminator> FromConfig(const config::TrainConfig& config,
+                                                     const DiscriminatorContext& context);
+  static int64_t CountParameters(const config::TrainConfig& config);
+  static double ActivationBytes(const config::TrainConfig& config, const ClipShape& shape);
 
   explicit DiTDiscriminatorImpl(const DiTDiscriminatorOptions& o);
 

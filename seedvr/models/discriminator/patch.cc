@@ -16,15 +16,15 @@ int64_t LayerChannels(int64_t base, int64_t i) { return std::min(base << i, base
 }  // namespace
 
 // Its keys (base_channels, num_layers) are range-checked with the config.
-absl::Status PatchDiscriminatorImpl::Validate(const TrainConfig&) { return absl::OkStatus(); }
+absl::Status PatchDiscriminatorImpl::Validate(const config::TrainConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<PatchDiscriminator> PatchDiscriminatorImpl::FromConfig(const TrainConfig& config,
+absl::StatusOr<PatchDiscriminator> PatchDiscriminatorImpl::FromConfig(const config::TrainConfig& config,
                                                                       const DiscriminatorContext&) {
   const auto& d = config.discriminator;
   return PatchDiscriminator(PatchDiscriminatorOptions{InputChannels(config), d.base_channels, d.num_layers});
 }
 
-int64_t PatchDiscriminatorImpl::CountParameters(const TrainConfig& config) {
+int64_t PatchDiscriminatorImpl::CountParameters(const config::TrainConfig& config) {
   const auto& d = config.discriminator;
   int64_t n = 0, in = InputChannels(config);
   for (int64_t i = 0; i <= d.num_layers; ++i) {
@@ -39,7 +39,7 @@ int64_t PatchDiscriminatorImpl::CountParameters(const TrainConfig& config) {
 
 // Each layer keeps its conv input, the norm's input and statistics and the
 // activation.
-double PatchDiscriminatorImpl::ActivationBytes(const TrainConfig& config, const ClipShape& s) {
+double PatchDiscriminatorImpl::ActivationBytes(const config::TrainConfig& config, const ClipShape& s) {
   constexpr double kF32 = 4;
   const auto& d = config.discriminator;
   const int64_t t = s.frames;

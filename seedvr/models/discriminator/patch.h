@@ -34,10 +34,11 @@ class PatchDiscriminatorImpl : public torch::nn::Module {
   static constexpr bool kDoubleBackward = true;
   static constexpr Judges kJudges = Judges::kLatentsOrPixels;
 
-  static absl::Status Validate(const TrainConfig& config);
-  static absl::StatusOr<PatchDiscriminator> FromConfig(const TrainConfig& config, const DiscriminatorContext& context);
-  static int64_t CountParameters(const TrainConfig& config);
-  static double ActivationBytes(const TrainConfig& config, const ClipShape& shape);
+  static absl::Status Validate(const config::TrainConfig& config);
+  static absl::StatusOr<PatchDiscriminator> FromConfig(const config::TrainConfig& config,
+                                                       const DiscriminatorContext& context);
+  static int64_t CountParameters(const config::TrainConfig& config);
+  static double ActivationBytes(const config::TrainConfig& config, const ClipShape& shape);
 
   explicit PatchDiscriminatorImpl(const PatchDiscriminatorOptions& o);
   DiscriminatorOutput forward(const at::Tensor& x);

@@ -32,15 +32,15 @@ at::Tensor VideoResBlockImpl::forward(const at::Tensor& x) {
 }
 
 // Its keys (base_channels, num_layers) are range-checked with the config.
-absl::Status VideoDiscriminatorImpl::Validate(const TrainConfig&) { return absl::OkStatus(); }
+absl::Status VideoDiscriminatorImpl::Validate(const config::TrainConfig&) { return absl::OkStatus(); }
 
-absl::StatusOr<VideoDiscriminator> VideoDiscriminatorImpl::FromConfig(const TrainConfig& config,
+absl::StatusOr<VideoDiscriminator> VideoDiscriminatorImpl::FromConfig(const config::TrainConfig& config,
                                                                       const DiscriminatorContext&) {
   const auto& d = config.discriminator;
   return VideoDiscriminator(VideoDiscriminatorOptions{InputChannels(config), d.base_channels, d.num_layers});
 }
 
-int64_t VideoDiscriminatorImpl::CountParameters(const TrainConfig& config) {
+int64_t VideoDiscriminatorImpl::CountParameters(const config::TrainConfig& config) {
   const auto& d = config.discriminator;
   int64_t ch = d.base_channels;
   int64_t n = InputChannels(config) * ch + ch;  // from_rgb
@@ -52,7 +52,7 @@ int64_t VideoDiscriminatorImpl::CountParameters(const TrainConfig& config) {
   return n + (ch + 1) * ch * 27 + ch + ch * ch + ch + ch + 1;  // conv (with the mbstd channel), fc, out
 }
 
-double VideoDiscriminatorImpl::ActivationBytes(const TrainConfig& config, const ClipShape& s) {
+double VideoDiscriminatorImpl::ActivationBytes(const config::TrainConfig& config, const ClipShape& s) {
   constexpr double kF32 = 4;
   const auto& d = config.discriminator;
   int64_t ch = d.base_channels, t = s.frames, h = s.height, w = s.width;

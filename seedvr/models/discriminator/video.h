@@ -46,10 +46,11 @@ class VideoDiscriminatorImpl : public torch::nn::Module {
   static constexpr bool kDoubleBackward = true;
   static constexpr Judges kJudges = Judges::kLatentsOrPixels;
 
-  static absl::Status Validate(const TrainConfig& config);
-  static absl::StatusOr<VideoDiscriminator> FromConfig(const TrainConfig& config, const DiscriminatorContext& context);
-  static int64_t CountParameters(const TrainConfig& config);
-  static double ActivationBytes(const TrainConfig& config, const ClipShape& shape);
+  static absl::Status Validate(const config::TrainConfig& config);
+  static absl::StatusOr<VideoDiscriminator> FromConfig(const config::TrainConfig& config,
+                                                       const DiscriminatorContext& context);
+  static int64_t CountParameters(const config::TrainConfig& config);
+  static double ActivationBytes(const config::TrainConfig& config, const ClipShape& shape);
 
   explicit VideoDiscriminatorImpl(const VideoDiscriminatorOptions& o);
   DiscriminatorOutput forward(const at::Tensor& x);

@@ -3,7 +3,7 @@
 // per-layer lists expanded to concrete values (spec §1.1).
 #include "seedvr/models/dit/dit_config.h"
 
-namespace seedvr {
+namespace seedvr::dit {
 namespace {
 
 // Both releases use 4x3x3 window counts in every layer and alternate regular
@@ -70,4 +70,4 @@ DiTConfig OfficialDiT7B() {
   return c;
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::dit

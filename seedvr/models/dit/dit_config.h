@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-namespace seedvr {
+namespace seedvr::dit {
 
 struct DiTConfig {
   std::string code_path = "dit_v2";
@@ -59,4 +59,4 @@ struct DiTConfig {
 DiTConfig OfficialDiT3B();
 DiTConfig OfficialDiT7B();
 
-}  // namespace seedvr
+}  // namespace seedvr::dit

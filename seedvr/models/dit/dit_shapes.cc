@@ -6,7 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/models/dit/window.h"
 
-namespace seedvr {
+namespace seedvr::dit {
 namespace {
 
 absl::Status Invalid(const std::string& key, const std::string& expected, const std::string& got) {
@@ -199,4 +199,4 @@ int64_t CountDiTParameters(const DiTConfig& c) {
   return n;
 }
 
-}  // namespace seedvr
+}  // namespace seedvr::dit

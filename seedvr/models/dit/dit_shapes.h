@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "seedvr/models/dit/dit_config.h"
 
-namespace seedvr {
+namespace seedvr::dit {
 
 // Checks code_path, per-layer list lengths, window methods, the dimensions the
 // official code assumes (emb_dim = 6*vid_dim, txt_dim = vid_dim, ...) and the
@@ -49,4 +49,4 @@ std::vector<DiTTensorShape> DiTStateDictShapes(const DiTConfig& config);
 // "DiT trainable parameters": 3,391,475,776 (3B) and 8,239,607,872 (7B).
 int64_t CountDiTParameters(const DiTConfig& config);
 
-}  // namespace seedvr
+}  // namespace seedvr::dit

@@ -14,11 +14,11 @@
 #include "seedvr/core/state_dict.h"
 #include "seedvr/core/tensor_file.h"
 
-namespace seedvr {
+namespace seedvr::dit {
 
-absl::Status LoadDiTWeights(torch::nn::Module& model, const TensorList& weights);
+absl::Status LoadDiTWeights(torch::nn::Module& model, const core::TensorList& weights);
 
 // Reads `path` (.pth or .safetensors, by content) and loads it; errors name the file.
 absl::Status LoadDiTWeightsFile(torch::nn::Module& model, const std::string& path);
 
-}  // namespace seedvr
+}  // namespace seedvr::dit

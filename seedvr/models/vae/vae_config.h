@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace seedvr {
+namespace seedvr::vae {
 
 struct VAEConfig {
   std::string code_path = "video_vae_v3";
@@ -40,4 +40,4 @@ struct VAEConfig {
   int64_t tile_overlap = 16;        // pixels of overlap between spatial tiles
 };
 
-}  // namespace seedvr
+}  // namespace seedvr::vae

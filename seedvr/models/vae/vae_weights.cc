@@ -7,14 +7,14 @@
 
 namespace seedvr::vae {
 
-absl::Status LoadVAEWeights(torch::nn::Module& model, const TensorList& weights) {
-  absl::Status s = LoadStateDictStrict(model, weights, {});
+absl::Status LoadVAEWeights(torch::nn::Module& model, const core::TensorList& weights) {
+  absl::Status s = core::LoadStateDictStrict(model, weights, {});
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("VAE weights: ", s.message()));
   return s;
 }
 
 absl::Status LoadVAEWeights(torch::nn::Module& model, const std::string& path) {
-  absl::Status s = LoadStateDictFile(model, path, {});
+  absl::Status s = core::LoadStateDictFile(model, path, {});
   if (!s.ok()) return absl::Status(s.code(), absl::StrCat("VAE weights: ", s.message()));
   return s;
 }

@@ -21,7 +21,7 @@ class Module;
 namespace seedvr::vae {
 
 // Copies `weights` into the parameters and buffers of `model` by name.
-absl::Status LoadVAEWeights(torch::nn::Module& model, const TensorList& weights);
+absl::Status LoadVAEWeights(torch::nn::Module& model, const core::TensorList& weights);
 
 // Reads `path` (.pth or .safetensors, detected by content) and loads it.
 absl::Status LoadVAEWeights(torch::nn::Module& model, const std::string& path);

@@ -56,8 +56,8 @@ TEST(Discriminators, GradientsReachTheInput) {
   }
 }
 
-DiTConfig TinyDiT() {
-  DiTConfig c;
+dit::DiTConfig TinyDiT() {
+  dit::DiTConfig c;
   c.vid_dim = 32;
   c.txt_dim = 32;
   c.emb_dim = 192;
@@ -74,7 +74,7 @@ DiTConfig TinyDiT() {
 }
 
 TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
-  const DiTConfig c = TinyDiT();
+  const dit::DiTConfig c = TinyDiT();
   DiTDiscriminator d(DiTDiscriminatorOptions{c, {0, 2}, 12.0, at::randn({5, 8})});
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
   d->Resample(gen);
@@ -100,7 +100,7 @@ int64_t Numel(const torch::nn::Module& m) {
 // equals the parameter count of the module FromConfig builds, on latents and
 // on pixels.
 TEST(Discriminators, CountParametersEqualsTheBuiltModule) {
-  TrainConfig c;
+  config::TrainConfig c;
   c.model = TinyDiT();
   c.model.txt_in_dim = 8;
   c.discriminator.base_channels = 8;

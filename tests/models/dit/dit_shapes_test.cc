@@ -15,7 +15,7 @@
 #include "seedvr/models/dit/dit_config.h"
 #include "seedvr/testing/fixtures.h"
 
-namespace seedvr {
+namespace seedvr::dit {
 namespace {
 
 TEST(DiTShapesTest, OfficialParameterCounts) {
@@ -124,4 +124,4 @@ TEST(DiTShapesTest, ValidationNamesTheKey) {
 }
 
 }  // namespace
-}  // namespace seedvr
+}  // namespace seedvr::dit

@@ -25,7 +25,7 @@ namespace {
 
 using testing::FixturePath;
 
-std::map<std::string, at::Tensor> ToMap(const TensorList& list) {
+std::map<std::string, at::Tensor> ToMap(const core::TensorList& list) {
   std::map<std::string, at::Tensor> m;
   for (const auto& t : list) m[t.name] = t.tensor;
   return m;
@@ -33,8 +33,8 @@ std::map<std::string, at::Tensor> ToMap(const TensorList& list) {
 
 // The fixtures' config.yaml values (see shared/fixtures/README.md): 4 layers,
 // txt_in_dim 40, windows (4,3,3), regular/shifted alternating.
-DiTConfig LoadConfig(const std::string& name) {
-  DiTConfig c;
+dit::DiTConfig LoadConfig(const std::string& name) {
+  dit::DiTConfig c;
   c.num_layers = 4;
   c.txt_in_dim = 40;
   c.window.assign(4, {4, 3, 3});
@@ -56,18 +56,18 @@ DiTConfig LoadConfig(const std::string& name) {
   return c;
 }
 
-NaDiT LoadModel(const std::string& name, const std::string& weights_file, DiTConfig* config_out = nullptr) {
-  DiTConfig c = LoadConfig(name);
+NaDiT LoadModel(const std::string& name, const std::string& weights_file, dit::DiTConfig* config_out = nullptr) {
+  dit::DiTConfig c = LoadConfig(name);
   if (config_out) *config_out = c;
   NaDiT model(c);
-  auto s = LoadDiTWeightsFile(*model, FixturePath(name + "/" + weights_file));
+  auto s = dit::LoadDiTWeightsFile(*model, FixturePath(name + "/" + weights_file));
   EXPECT_TRUE(s.ok()) << s;
   model->eval();
   return model;
 }
 
 std::map<std::string, at::Tensor> LoadIO(const std::string& name) {
-  auto io = ReadSafetensors(FixturePath(name + "/io.safetensors"));
+  auto io = core::ReadSafetensors(FixturePath(name + "/io.safetensors"));
   EXPECT_TRUE(io.ok()) << io.status();
   return io.ok() ? ToMap(*io) : std::map<std::string, at::Tensor>{};
 }
@@ -131,19 +131,19 @@ TEST(NaDiTParityTest, Dit7bAPth) { CheckCase("dit7b_a", "weights.pth", false); }
 TEST(NaDiTModuleTest, KeysMatchOfficialLayoutAndFixtureFiles) {
   for (const std::string name : {"dit3b_a", "dit3b_d", "dit7b_a"}) {
     SCOPED_TRACE(name);
-    DiTConfig c = LoadConfig(name);
+    dit::DiTConfig c = LoadConfig(name);
     NaDiT model(c);
     std::map<std::string, std::vector<int64_t>> got;
     for (const auto& p : model->named_parameters()) got[p.key()] = p.value().sizes().vec();
     for (const auto& b : model->named_buffers()) got[b.key()] = b.value().sizes().vec();
     std::map<std::string, std::vector<int64_t>> want;
-    for (const auto& t : DiTStateDictShapes(c)) want[t.name] = t.shape;
+    for (const auto& t : dit::DiTStateDictShapes(c)) want[t.name] = t.shape;
     EXPECT_EQ(got, want);
     int64_t nparams = 0;
     for (const auto& p : model->parameters()) nparams += p.numel();
-    EXPECT_EQ(nparams, CountDiTParameters(c));
+    EXPECT_EQ(nparams, dit::CountDiTParameters(c));
 
-    auto file = ReadStateDict(FixturePath(name + "/weights.safetensors"));
+    auto file = core::ReadStateDict(FixturePath(name + "/weights.safetensors"));
     ASSERT_TRUE(file.ok()) << file.status();
     std::map<std::string, std::vector<int64_t>> in_file;
     for (const auto& t : *file) in_file[t.name] = t.tensor.sizes().vec();
@@ -160,22 +160,22 @@ TEST(NaDiTModuleTest, KeysMatchOfficialLayoutAndFixtureFiles) {
 TEST(NaDiTConfigTest, FixtureYamlGivesTheSameModel) {
   for (const std::string name : {"dit3b_a", "dit3b_d", "dit7b_a"}) {
     SCOPED_TRACE(name);
-    auto yaml = LoadDiTConfigFile(FixturePath(name + "/config.yaml"));
+    auto yaml = config::LoadDiTConfigFile(FixturePath(name + "/config.yaml"));
     ASSERT_TRUE(yaml.ok()) << yaml.status();
-    EXPECT_TRUE(ValidateDiTConfig(*yaml).ok()) << ValidateDiTConfig(*yaml);
-    const DiTConfig ref = LoadConfig(name);
+    EXPECT_TRUE(dit::ValidateDiTConfig(*yaml).ok()) << dit::ValidateDiTConfig(*yaml);
+    const dit::DiTConfig ref = LoadConfig(name);
     EXPECT_EQ(yaml->code_path, ref.code_path);
     EXPECT_EQ(yaml->window_method, ref.window_method);
     EXPECT_EQ(yaml->window, ref.window);
-    EXPECT_EQ(DiTRopeFreqCount(*yaml), DiTRopeFreqCount(ref));
-    auto a = DiTStateDictShapes(*yaml), b = DiTStateDictShapes(ref);
+    EXPECT_EQ(dit::DiTRopeFreqCount(*yaml), dit::DiTRopeFreqCount(ref));
+    auto a = dit::DiTStateDictShapes(*yaml), b = dit::DiTStateDictShapes(ref);
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
       EXPECT_EQ(a[i].name, b[i].name);
       EXPECT_EQ(a[i].shape, b[i].shape) << a[i].name;
     }
     NaDiT model(*yaml);
-    ASSERT_TRUE(LoadDiTWeightsFile(*model, FixturePath(name + "/weights.safetensors")).ok());
+    ASSERT_TRUE(dit::LoadDiTWeightsFile(*model, FixturePath(name + "/weights.safetensors")).ok());
     auto io = LoadIO(name);
     at::NoGradGuard no_grad;
     EXPECT_LE(MaxDiff(Forward(model, io, io.at("vid")), io.at("out")), 1e-4);
@@ -183,11 +183,11 @@ TEST(NaDiTConfigTest, FixtureYamlGivesTheSameModel) {
 }
 
 TEST(NaDiTLoadTest, StrictErrorsNameKeysAndShapes) {
-  DiTConfig c = LoadConfig("dit3b_a");
+  dit::DiTConfig c = LoadConfig("dit3b_a");
   NaDiT model(c);
-  auto file = ReadStateDict(FixturePath("dit3b_a/weights.safetensors"));
+  auto file = core::ReadStateDict(FixturePath("dit3b_a/weights.safetensors"));
   ASSERT_TRUE(file.ok());
-  TensorList w = *file;
+  core::TensorList w = *file;
   // Drop one parameter, add a stray key, mis-shape another.
   std::string dropped, misshaped = "blocks.1.mlp.txt.proj_in.weight";
   for (auto it = w.begin(); it != w.end(); ++it) {
@@ -203,7 +203,7 @@ TEST(NaDiTLoadTest, StrictErrorsNameKeysAndShapes) {
     if (t.name == misshaped) t.tensor = at::zeros({7, 64});
   }
   auto before = model->named_parameters().find("vid_in.proj.weight")->clone();
-  auto s = LoadDiTWeights(*model, w);
+  auto s = dit::LoadDiTWeights(*model, w);
   ASSERT_FALSE(s.ok());
   const std::string msg(s.message());
   EXPECT_NE(msg.find("missing keys"), std::string::npos) << msg;
@@ -214,23 +214,23 @@ TEST(NaDiTLoadTest, StrictErrorsNameKeysAndShapes) {
   // Nothing was copied.
   EXPECT_TRUE(at::equal(before, *model->named_parameters().find("vid_in.proj.weight")));
 
-  auto bad = LoadDiTWeightsFile(*model, "/nonexistent/weights.pth");
+  auto bad = dit::LoadDiTWeightsFile(*model, "/nonexistent/weights.pth");
   EXPECT_FALSE(bad.ok());
 }
 
 // fp16 weights (as in the numz conversions) load into the fp32 model, with the
 // RoPE buffers absent; the result stays close to the fp32 reference.
 TEST(NaDiTLoadTest, Fp16WeightsWithoutRopeBuffers) {
-  DiTConfig c = LoadConfig("dit3b_a");
+  dit::DiTConfig c = LoadConfig("dit3b_a");
   NaDiT model(c);
-  auto file = ReadStateDict(FixturePath("dit3b_a/weights.safetensors"));
+  auto file = core::ReadStateDict(FixturePath("dit3b_a/weights.safetensors"));
   ASSERT_TRUE(file.ok());
-  TensorList w;
+  core::TensorList w;
   for (const auto& t : *file) {
     if (t.name.find("rope.rope.freqs") != std::string::npos) continue;
     w.push_back({t.name, t.tensor.to(at::kHalf)});
   }
-  ASSERT_TRUE(LoadDiTWeights(*model, w).ok());
+  ASSERT_TRUE(dit::LoadDiTWeights(*model, w).ok());
   EXPECT_EQ(model->named_parameters().find("txt_in.weight")->scalar_type(), at::kFloat);
   auto io = LoadIO("dit3b_a");
   at::NoGradGuard no_grad;
@@ -264,7 +264,7 @@ TEST(NaDiTCheckpointTest, SameGradients) {
 
 // The checkpointed path really goes through the recomputing autograd function.
 TEST(NaDiTCheckpointTest, UsesCheckpointFunction) {
-  DiTConfig c = LoadConfig("dit3b_a");
+  dit::DiTConfig c = LoadConfig("dit3b_a");
   NaDiT model(c);
   auto layout = SequenceLayout::Make({{3, 6, 10}}, {7});
   auto ctx = std::make_shared<BlockContext>();

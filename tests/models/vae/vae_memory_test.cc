@@ -25,7 +25,7 @@ double MaxDiff(const at::Tensor& a, const at::Tensor& b) {
 
 // vae_a's config.yaml, spelled out so this test needs no YAML parser.
 VideoVAE FixtureVAE() {
-  VAEConfig c;
+  vae::VAEConfig c;
   c.block_out_channels = {4, 8, 16, 16};
   c.norm_num_groups = 2;
   VideoVAE vae(c);
@@ -156,7 +156,7 @@ TEST(VaeTiling, SeamErrorAgainstUntiled) {
 }
 
 TEST(VaeMemoryPlan, EscalatesFullSlicedTiled) {
-  VAEConfig c;  // full width, 0.5 GB
+  vae::VAEConfig c;  // full width, 0.5 GB
   c.memory_limit_gb = 0;
   EXPECT_FALSE(PlanEncode(c, 17, 512, 512).slice);
   EXPECT_EQ(PlanEncode(c, 17, 512, 512).tile, 0);

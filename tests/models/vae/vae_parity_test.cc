@@ -21,7 +21,7 @@ namespace {
 using Switch = VAERunOptions::Switch;
 
 std::map<std::string, at::Tensor> ReadIO() {
-  auto io = ReadSafetensors(testing::FixturePath("vae_a/io.safetensors"));
+  auto io = core::ReadSafetensors(testing::FixturePath("vae_a/io.safetensors"));
   EXPECT_TRUE(io.ok()) << io.status();
   std::map<std::string, at::Tensor> m;
   if (io.ok())
@@ -29,10 +29,10 @@ std::map<std::string, at::Tensor> ReadIO() {
   return m;
 }
 
-VAEConfig FixtureConfig() {
-  auto c = LoadVAEConfigFile(testing::FixturePath("vae_a/config.yaml"));
+vae::VAEConfig FixtureConfig() {
+  auto c = config::LoadVAEConfigFile(testing::FixturePath("vae_a/config.yaml"));
   EXPECT_TRUE(c.ok()) << c.status();
-  return c.ok() ? *c : VAEConfig{};
+  return c.ok() ? *c : vae::VAEConfig{};
 }
 
 double MaxDiff(const at::Tensor& a, const at::Tensor& b) {
@@ -89,11 +89,11 @@ INSTANTIATE_TEST_SUITE_P(BothFormats, VaeFixtureTest,
 
 TEST(VaeWeights, StrictLoadingNamesMissingUnexpectedAndShapes) {
   VideoVAE vae(FixtureConfig());
-  auto w = ReadStateDict(testing::FixturePath("vae_a/weights.safetensors"));
+  auto w = core::ReadStateDict(testing::FixturePath("vae_a/weights.safetensors"));
   ASSERT_TRUE(w.ok());
   ASSERT_EQ(w->size(), 250u);
 
-  TensorList bad = *w;
+  core::TensorList bad = *w;
   bad.erase(bad.begin());  // encoder.conv_in.weight
   bad.push_back({"encoder.quant_conv.weight", at::zeros({1})});
   for (auto& nt : bad)
@@ -109,7 +109,7 @@ TEST(VaeWeights, StrictLoadingNamesMissingUnexpectedAndShapes) {
       << msg;
 
   // A full-width model rejects the tiny weights with shape mismatches.
-  VideoVAE big(VAEConfig{});
+  VideoVAE big(vae::VAEConfig{});
   absl::Status s2 = LoadVAEWeights(*big, *w);
   ASSERT_FALSE(s2.ok());
   EXPECT_NE(std::string(s2.message()).find("encoder.conv_in.weight: checkpoint [4, 3, 3, 3, 3] "
@@ -122,9 +122,9 @@ TEST(VaeWeights, StrictLoadingNamesMissingUnexpectedAndShapes) {
 
 TEST(VaeWeights, HalfPrecisionWeightsConvertToModelDtype) {
   VideoVAE vae(FixtureConfig());
-  auto w = ReadStateDict(testing::FixturePath("vae_a/weights.safetensors"));
+  auto w = core::ReadStateDict(testing::FixturePath("vae_a/weights.safetensors"));
   ASSERT_TRUE(w.ok());
-  TensorList half = *w;
+  core::TensorList half = *w;
   for (auto& nt : half) nt.tensor = nt.tensor.to(at::kBFloat16);
   ASSERT_TRUE(LoadVAEWeights(*vae, half).ok());
   EXPECT_EQ(vae->dtype(), at::kFloat);

@@ -10,20 +10,20 @@
 namespace seedvr::train {
 namespace {
 
-TrainConfig Train3B() {
-  auto c = LoadTrainConfig("configs/train.yaml");
+config::TrainConfig Train3B() {
+  auto c = config::LoadTrainConfig("configs/train.yaml");
   EXPECT_TRUE(c.ok()) << c.status();
   return *c;
 }
 
-MemoryEstimate Estimate(const TrainConfig& c, MemoryOptions o = {}) {
+MemoryEstimate Estimate(const config::TrainConfig& c, MemoryOptions o = {}) {
   auto e = EstimateMemory(c, o);
   EXPECT_TRUE(e.ok()) << e.status();
   return e.ok() ? *e : MemoryEstimate{};
 }
 
 TEST(MemoryEstimateTest, ParameterPartsAreExactFor3B) {
-  const TrainConfig c = Train3B();
+  const config::TrainConfig c = Train3B();
   const MemoryEstimate e = Estimate(c);
   constexpr double kParams = 3'391'475'776.0;
   EXPECT_EQ(e.generator_params, 3'391'475'776);
@@ -40,7 +40,7 @@ TEST(MemoryEstimateTest, ParameterPartsAreExactFor3B) {
 }
 
 TEST(MemoryEstimateTest, TokensFollowTheClip) {
-  TrainConfig c = Train3B();
+  config::TrainConfig c = Train3B();
   c.data.num_frames = 16;  // rounded up to 17 -> 5 latent frames
   c.data.crop_size = {720, 1280};
   const MemoryEstimate e = Estimate(c);
@@ -55,15 +55,15 @@ TEST(MemoryEstimateTest, TokensFollowTheClip) {
 }
 
 TEST(MemoryEstimateTest, MoreFramesOrPixelsMeanMoreActivations) {
-  TrainConfig c = Train3B();
+  config::TrainConfig c = Train3B();
   const MemoryEstimate base = Estimate(c);
-  TrainConfig frames = c;
+  config::TrainConfig frames = c;
   frames.data.num_frames = 33;
-  TrainConfig crop = c;
+  config::TrainConfig crop = c;
   crop.data.crop_size = {512, 512};
-  TrainConfig batch = c;
+  config::TrainConfig batch = c;
   batch.training.batch_size = 2;
-  for (const TrainConfig& bigger : {frames, crop, batch}) {
+  for (const config::TrainConfig& bigger : {frames, crop, batch}) {
     const MemoryEstimate e = Estimate(bigger);
     EXPECT_GT(e.activations_full, base.activations_full);
     EXPECT_GT(e.activations_checkpointed, base.activations_checkpointed);
@@ -74,7 +74,7 @@ TEST(MemoryEstimateTest, MoreFramesOrPixelsMeanMoreActivations) {
 }
 
 TEST(MemoryEstimateTest, CheckpointingSavesActivations) {
-  TrainConfig c = Train3B();
+  config::TrainConfig c = Train3B();
   c.data.crop_size = {512, 512};
   const MemoryEstimate on = Estimate(c);
   EXPECT_TRUE(on.checkpointing);
@@ -87,7 +87,7 @@ TEST(MemoryEstimateTest, CheckpointingSavesActivations) {
 }
 
 TEST(MemoryEstimateTest, SequenceParallelHalvesActivations) {
-  TrainConfig c = Train3B();
+  config::TrainConfig c = Train3B();
   c.data.num_frames = 33;  // (33 - 1) is a multiple of 4 * 2: no padding
   const MemoryEstimate one = Estimate(c);
   MemoryOptions o;
@@ -103,7 +103,7 @@ TEST(MemoryEstimateTest, SequenceParallelHalvesActivations) {
 }
 
 TEST(MemoryEstimateTest, ShardingDividesGradientsAndOptimizerStates) {
-  const TrainConfig c = Train3B();
+  const config::TrainConfig c = Train3B();
   MemoryOptions o;
   o.dp_size = 4;
   const MemoryEstimate ddp = Estimate(c, o);
@@ -114,7 +114,7 @@ TEST(MemoryEstimateTest, ShardingDividesGradientsAndOptimizerStates) {
   EXPECT_EQ(ddp.weights, sharded.weights);  // ZeRO-2: weights stay whole
   EXPECT_EQ(ddp.ema, sharded.ema);
   // The config key selects it too.
-  TrainConfig k = c;
+  config::TrainConfig k = c;
   k.parallel.strategy = "sharded";
   MemoryOptions dp4;
   dp4.dp_size = 4;
@@ -122,7 +122,7 @@ TEST(MemoryEstimateTest, ShardingDividesGradientsAndOptimizerStates) {
 }
 
 TEST(MemoryEstimateTest, MinimumGpus) {
-  TrainConfig c = Train3B();
+  config::TrainConfig c = Train3B();
   // A huge card: one GPU.
   auto one = MinimumGpus(c, 1e12);
   ASSERT_TRUE(one.ok()) << one.status();
@@ -158,7 +158,7 @@ TEST(MemoryEstimateTest, MinimumGpus) {
 // modules in tests/models/discriminator); the estimate takes them by
 // discriminator.type.
 TEST(MemoryEstimateTest, DiscriminatorPartComesFromTheNamedDiscriminator) {
-  TrainConfig c = Train3B();
+  config::TrainConfig c = Train3B();
   // Patch on latents: 16->64 (3x4x4, bias), 64->128, 128->256 (no bias,
   // instance norm affine), 256->512 (3x3x3), head 512->1.
   const int64_t patch = 16 * 64 * 48 + 64 + 64 * 128 * 48 + 256 + 128 * 256 * 48 + 512 + 256 * 512 * 27 + 1024 +
@@ -166,7 +166,7 @@ TEST(MemoryEstimateTest, DiscriminatorPartComesFromTheNamedDiscriminator) {
   EXPECT_EQ(Estimate(c).discriminator_params, patch);
   EXPECT_EQ(Estimate(c).discriminator_state, patch * 16.0);  // fp32 weights, grads, two AdamW moments
   c.discriminator.type = "dit";
-  EXPECT_GT(Estimate(c).discriminator_params, CountDiTParameters(c.model));
+  EXPECT_GT(Estimate(c).discriminator_params, dit::CountDiTParameters(c.model));
   c.discriminator.type = "stylegan";
   auto unknown = EstimateMemory(c);
   ASSERT_FALSE(unknown.ok());
