@@ -78,9 +78,6 @@ class Trainer final : public TrainerInterface {
         core_(std::move(params), {D::Impl::kName, L::kName, P::kName}, g_.NamedParameters(), NamedParametersOf(*d_),
               std::move(vae), loader) {}
 
-  G& generator() { return g_; }
-  TrainingCore& core() { return core_; }
-
   std::string Description() const override {
     return std::string(D::Impl::kName) + " discriminator, " + L::kName + " loss, " + P::kName;
   }

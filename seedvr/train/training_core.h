@@ -73,9 +73,7 @@ class TrainingCore {
 
   const TrainerParams& params() const { return params_; }
   int64_t step() const { return step_; }
-  int64_t d_step() const { return d_step_; }
   at::Generator& rng() { return rng_; }
-  const Ema& ema() const { return ema_; }
   const NamedTensors& generator_parameters() const { return g_params_; }
   const NamedTensors& discriminator_parameters() const { return d_params_; }
 

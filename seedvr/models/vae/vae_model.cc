@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -252,31 +253,28 @@ VAEPlan VideoVAEImpl::Resolve(const VAERunOptions& o, VAEPlan plan, int64_t h, i
   return plan;
 }
 
-at::Tensor VideoVAEImpl::EncodeRaw(const at::Tensor& x, bool slice) {
-  const int64_t t = x.size(2), split = SplitSize();
-  if (!slice || t <= 1 + split) return encoder_(x);
-  StreamingScope scope(*encoder_, true);
+at::Tensor VideoVAEImpl::InTimeSlices(torch::nn::Module& module,
+                                      const std::function<at::Tensor(const at::Tensor&)>& forward,
+                                      const at::Tensor& x, int64_t per, bool slice) {
+  const int64_t t = x.size(2);
+  if (!slice || t <= 1 + per) return forward(x);
+  StreamingScope scope(module, true);
   std::vector<at::Tensor> out;
   for (int64_t s = 0; s < t;) {
-    const int64_t len = std::min(t - s, s == 0 ? 1 + split : split);
-    out.push_back(encoder_(x.narrow(2, s, len)));
+    const int64_t len = std::min(t - s, s == 0 ? 1 + per : per);
+    out.push_back(forward(x.narrow(2, s, len)));
     s += len;
   }
   return at::cat(out, 2);
 }
 
+at::Tensor VideoVAEImpl::EncodeRaw(const at::Tensor& x, bool slice) {
+  return InTimeSlices(*encoder_, [this](const at::Tensor& s) { return encoder_(s); }, x, SplitSize(), slice);
+}
+
 at::Tensor VideoVAEImpl::DecodeRaw(const at::Tensor& z, bool slice) {
-  const int64_t t = z.size(2);
   const int64_t per = std::max<int64_t>(SplitSize() / config_.temporal_downsample_factor, 1);
-  if (!slice || t <= 1 + per) return decoder_(z);
-  StreamingScope scope(*decoder_, true);
-  std::vector<at::Tensor> out;
-  for (int64_t s = 0; s < t;) {
-    const int64_t len = std::min(t - s, s == 0 ? 1 + per : per);
-    out.push_back(decoder_(z.narrow(2, s, len)));
-    s += len;
-  }
-  return at::cat(out, 2);
+  return InTimeSlices(*decoder_, [this](const at::Tensor& s) { return decoder_(s); }, z, per, slice);
 }
 
 at::Tensor VideoVAEImpl::Tiled(const at::Tensor& x, const VAEPlan& plan, const VAERunOptions& o,

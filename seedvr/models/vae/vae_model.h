@@ -22,6 +22,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -141,6 +142,13 @@ class VideoVAEImpl : public torch::nn::Module {
   int64_t SplitSize() const;
 
   VAEPlan Resolve(const VAERunOptions& o, VAEPlan plan, int64_t h, int64_t w) const;
+
+  // `forward` (of `module`, the encoder or decoder) over the whole clip, or
+  // over time slices of 1 + per, then per frames, the causal layers carrying
+  // their state from slice to slice.
+  static at::Tensor InTimeSlices(torch::nn::Module& module,
+                                 const std::function<at::Tensor(const at::Tensor&)>& forward, const at::Tensor& x,
+                                 int64_t per, bool slice);
 
   // Encoder over the whole clip, or 1+split frames then split at a time.
   at::Tensor EncodeRaw(const at::Tensor& x, bool slice);
