@@ -1,8 +1,12 @@
 #include "seedvr/train/dispatch.h"
 
 #include <cstdlib>
+#include <string>
+#include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "seedvr/train/discriminators.h"
 
 namespace seedvr::train {
@@ -22,16 +26,15 @@ absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(c
                                                                                int world_size) {
   auto d = FindDiscriminator(config.discriminator.type);
   if (!d.ok()) return d.status();
-  std::string losses;
-  bool loss_known = false;
+  std::vector<std::string> losses;  // compiled with this discriminator, in product order
   for (const CompiledTrainer& t : CompiledTrainers()) {
-    if (std::string(t.discriminator) != config.discriminator.type) continue;
-    loss_known = loss_known || config.loss.loss_type == t.loss;
-    if (losses.find(t.loss) == std::string::npos) absl::StrAppend(&losses, losses.empty() ? "" : ", ", t.loss);
+    if (config.discriminator.type == t.discriminator && absl::c_find(losses, t.loss) == losses.end()) {
+      losses.push_back(t.loss);
+    }
   }
-  if (!loss_known) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("loss.loss_type: expected one of ", losses, ", got ", config.loss.loss_type));
+  if (absl::c_find(losses, config.loss.loss_type) == losses.end()) {
+    return absl::InvalidArgumentError(absl::StrCat("loss.loss_type: expected one of ", absl::StrJoin(losses, ", "),
+                                                   ", got ", config.loss.loss_type));
   }
   const std::string parallelism = ParallelismFor(config, world_size);
   auto params = LowerTrainConfig(config, (*d)->traits, parallelism);

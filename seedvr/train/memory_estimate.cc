@@ -136,6 +136,7 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
 
   auto d_entry = FindDiscriminator(config.discriminator.type);
   if (!d_entry.ok()) return d_entry.status();
+  if (auto s = (*d_entry)->traits.validate(config); !s.ok()) return s;
   r.discriminator_params = (*d_entry)->count_parameters(config);
   r.discriminator_state = static_cast<double>(r.discriminator_params) * 4 * kF32;
   const bool pixel = config.discriminator.input == "pixel";

@@ -79,7 +79,8 @@ struct MemoryEstimate {
 };
 
 // Validates what the estimate needs (model shapes, crop divisible by 16,
-// sp_size divides heads) and estimates one device's peak.
+// sp_size divides heads, the named discriminator and its keys) and
+// estimates one device's peak.
 absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config, const MemoryOptions& options = {});
 
 // Parameters of the causal VAE (encoder + decoder), without LibTorch:

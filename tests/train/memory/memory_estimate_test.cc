@@ -167,6 +167,12 @@ TEST(MemoryEstimateTest, DiscriminatorPartComesFromTheNamedDiscriminator) {
   EXPECT_EQ(Estimate(c).discriminator_state, patch * 16.0);  // fp32 weights, grads, two AdamW moments
   c.discriminator.type = "dit";
   EXPECT_GT(Estimate(c).discriminator_params, dit::CountDiTParameters(c.model));
+  // The named discriminator's own keys are checked, as when training.
+  c.discriminator.dit_feature_layers = {16, 99};
+  auto bad_layers = EstimateMemory(c);
+  ASSERT_FALSE(bad_layers.ok());
+  EXPECT_NE(bad_layers.status().message().find("discriminator.dit_feature_layers"), std::string::npos)
+      << bad_layers.status();
   c.discriminator.type = "stylegan";
   auto unknown = EstimateMemory(c);
   ASSERT_FALSE(unknown.ok());
