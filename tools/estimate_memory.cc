@@ -42,6 +42,7 @@ void PrintTable(const MemoryEstimate& e) {
                         (name.find("no checkpointing") != std::string::npos && e.checkpointing);
     std::printf("%-40s %10.2f%s\n", name.c_str(), bytes / kGiB, unused ? "  (not selected)" : "");
   }
+  if (e.host > 0) std::printf("%-40s %10.2f\n", "pinned host memory (offloaded)", e.host / kGiB);
 }
 
 // The lowest-peak layout on exactly `gpus` GPUs.

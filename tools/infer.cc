@@ -29,6 +29,8 @@ ABSL_FLAG(bool, color_fix, true, "wavelet colour fix against the input");
 ABSL_FLAG(double, memory_limit_gb, 0, "VAE memory bound per convolution (GiB); 0 keeps the config's");
 ABSL_FLAG(int64_t, sp_size, 1, "sequence-parallel size (frames pad to 4*sp_size*n+1)");
 ABSL_FLAG(bool, overwrite, false, "replace existing outputs");
+ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N (auto: the GPU when one is present)");
+ABSL_FLAG(std::string, precision, "auto", "auto | bf16 | fp32 (auto: bf16 on a GPU, the config's on the CPU)");
 
 namespace fs = std::filesystem;
 
@@ -75,6 +77,8 @@ int main(int argc, char** argv) {
   o.color_fix = absl::GetFlag(FLAGS_color_fix);
   o.memory_limit_gb = absl::GetFlag(FLAGS_memory_limit_gb);
   o.sp_size = absl::GetFlag(FLAGS_sp_size);
+  o.device = absl::GetFlag(FLAGS_device);
+  o.precision = absl::GetFlag(FLAGS_precision);
   auto restorer = seedvr::infer::Restorer::Create(o);
   if (!restorer.ok()) {
     std::fprintf(stderr, "infer: %s\n", std::string(restorer.status().message()).c_str());

@@ -43,7 +43,7 @@ peak_kib() {
   fi
 }
 
-common=(--config configs/tiny.yaml --data_root "$work/demo" --max_steps 3
+common=(--config configs/tiny.yaml --data_root "$work/demo" --max_steps 3 --set training.device=cpu
         --set "training.text_embeddings=\"$work/text.safetensors\"" --set training.eval_clips=0
         --set data.num_workers=1 --set data.prefetch=1 --set checkpoint.save_every=1000)
 wide=(--set model.vid_dim=512 --set model.txt_dim=512 --set model.emb_dim=3072 --set model.heads=8

@@ -38,7 +38,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "train: %s\n", std::string(selected.status().message()).c_str());
     return 2;
   }
-  absl::Status status = selected->first->run(selected->second);
+  absl::Status status = seedvr::train::RunTrainer(*selected->first, selected->second);
   if (!status.ok()) {
     std::fprintf(stderr, "train: %s\n", std::string(status.message()).c_str());
     return 1;

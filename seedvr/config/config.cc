@@ -81,6 +81,7 @@ void TrainFields(V& v, TrainConfig& c) {
     s("eps", o.eps, InRange(0.0, 1.0));
     s("weight_decay", o.weight_decay, InRange(0.0, 10.0));
     s("grad_clip", o.grad_clip, AtLeast(0.0));
+    s("offload", o.offload, OneOf({"none", "cpu"}));
   });
   v.Section("loss", c.loss, [](auto& s, LossConfig& l) {
     s("loss_type", l.loss_type);  // checked against the compiled losses (train/dispatch.h)
@@ -106,6 +107,10 @@ void TrainFields(V& v, TrainConfig& c) {
     s("text_embeddings", t.text_embeddings);
     s("eval_root", t.eval_root);
     s("eval_clips", t.eval_clips, InRange<int64_t>(0, 100000));
+    s("device", t.device);  // resolved against the machine at start-up (core/device.h)
+    s("precision", t.precision, OneOf({"auto", "bf16", "fp32"}));
+    s("vae_precision", t.vae_precision, OneOf({"auto", "bf16", "fp32"}));
+    s("ema_device", t.ema_device, OneOf({"same", "cpu"}));
   });
   v.Section("parallel", c.parallel, [](auto& s, ParallelConfig& p) {
     s("sp_size", p.sp_size, InRange<int64_t>(1, 1024));

@@ -7,8 +7,8 @@
 //   discriminator: type (patch | video | dit), base_channels, num_layers, ...
 //   optimizer:     g_lr, d_lr, betas, weight_decay, ...
 //   loss:          loss_type, lambda_*, r1_interval, approximated R1/R2 sigma
-//   training:      steps, batch, EMA, seed, checkpoint to start from
-//                  (precision and gradient checkpointing are model keys)
+//   training:      steps, batch, EMA, seed, checkpoint to start from,
+//                  device and precision (gradient checkpointing is a model key)
 //   parallel:      sp_size and the data-parallel strategy
 //   logging, checkpoint
 //
@@ -47,6 +47,9 @@ struct OptimizerConfig {
   double eps = 1e-8;
   double weight_decay = 0.01;
   double grad_clip = 0.0;          // max global gradient norm; 0 disables
+  // none | cpu: keep the fp32 master weights and AdamW moments in (pinned)
+  // host memory and step there, as ZeRO-Offload does.
+  std::string offload = "none";
 };
 
 struct LossConfig {
@@ -79,6 +82,17 @@ struct TrainingConfig {
   // generator's restoration is measured at the start and the end.
   std::string eval_root;
   int64_t eval_clips = 0;          // 0 disables the evaluation
+  // auto | cpu | cuda | cuda:N; auto takes this process's GPU (cuda:LOCAL_RANK
+  // under torchrun) when one is visible.
+  std::string device = "auto";
+  // auto | bf16 | fp32: bf16 autocast for the DiT and the discriminator with
+  // fp32 master weights, optimizer state and EMA. auto is bf16 on a GPU and
+  // model.compute_dtype on the CPU.
+  std::string precision = "auto";
+  // auto | bf16 | fp32 for the frozen VAE's weights and compute; auto is bf16
+  // on a GPU (as the official pipeline runs it) and fp32 on the CPU.
+  std::string vae_precision = "auto";
+  std::string ema_device = "same";  // same | cpu (host memory)
 };
 
 struct ParallelConfig {

@@ -1,7 +1,6 @@
 #include "seedvr/infer/restorer.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/utils.h>
 
 #include <filesystem>
@@ -9,18 +8,20 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/config.h"
+#include "seedvr/core/device.h"
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/data/clip_tensor.h"
 #include "seedvr/data/remux.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
 #include "seedvr/infer/video_ops.h"
+#include "seedvr/models/dit/dit_memory.h"
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/dit/nadit.h"
+#include "seedvr/models/generator/generator.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/text/text_embeddings.h"
-#include "seedvr/models/generator/generator.h"
 
 namespace seedvr::infer {
 namespace {
@@ -34,8 +35,14 @@ bool IsImage(const std::string& path) {
 
 class RestorerImpl : public Restorer {
  public:
-  RestorerImpl(RestorerOptions o, config::TrainConfig config, generator::SeedVR2Generator generator, vae::VideoVAE vae)
-      : options_(std::move(o)), config_(std::move(config)), generator_(std::move(generator)), vae_(std::move(vae)) {}
+  RestorerImpl(RestorerOptions o, config::TrainConfig config, generator::SeedVR2Generator generator, vae::VideoVAE vae,
+               c10::Device device, at::ScalarType vae_dtype)
+      : options_(std::move(o)),
+        config_(std::move(config)),
+        generator_(std::move(generator)),
+        vae_(std::move(vae)),
+        device_(device),
+        vae_dtype_(vae_dtype) {}
 
   absl::Status RestoreFile(const std::string& input, const std::string& output,
                            const std::function<void(const std::string&)>& progress) override {
@@ -58,24 +65,25 @@ class RestorerImpl : public Restorer {
     auto clip = data::ReadClip(input, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)), read);
     if (!clip.ok()) return clip.status();
     const int64_t frames = clip->t;
-    at::Tensor video = data::ClipToTensor(*clip, data::ClipLayout::kTCHW);  // [-1, 1]
+    at::Tensor video = core::ToDevice(data::ClipToTensor(*clip, data::ClipLayout::kTCHW), device_);  // [-1, 1]
     at::Tensor lq = DivisibleCrop(AreaResize((video + 1) / 2, options_.res_h, options_.res_w)) * 2 - 1;
     at::Tensor padded = PadTo4nPlus1(lq, options_.sp_size).permute({1, 0, 2, 3}).unsqueeze(0).contiguous();
 
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
+    at::Generator gen = core::SeededGenerator(device_, options_.seed);
     progress("encode");
-    auto posterior = vae_->Encode(padded);
+    auto posterior = vae_->Encode(padded.to(vae_dtype_));
     if (!posterior.ok()) return posterior.status();
     const double scale = vae_->config().scaling_factor;
-    at::Tensor latent = posterior->Sample(gen) * scale;
+    at::Tensor latent = posterior->Sample(gen).to(at::kFloat) * scale;
     progress("restore");
     at::Tensor noise = at::randn(latent.sizes(), gen, latent.options());
     at::Tensor restored = generator_.Restore(latent, noise);
     progress("decode latents");
-    auto decoded = vae_->Decode(restored / scale);
+    auto decoded = vae_->Decode((restored / scale).to(vae_dtype_));
     if (!decoded.ok()) return decoded.status();
-    at::Tensor out = (*decoded)[0].permute({1, 0, 2, 3}).narrow(0, 0, frames);  // trim the padding
+    at::Tensor out = (*decoded)[0].to(at::kFloat).permute({1, 0, 2, 3}).narrow(0, 0, frames);  // trim the padding
     if (options_.color_fix) out = WaveletColorFix(out, lq);
+    out = out.to(at::kCPU);
     progress("write");
     data::Clip result = data::TensorToClip(out.clamp(-1, 1).contiguous(), data::ClipLayout::kTCHW, info->fps);
     data::EncoderOptions enc;
@@ -104,6 +112,8 @@ class RestorerImpl : public Restorer {
   config::TrainConfig config_;
   generator::SeedVR2Generator generator_;
   vae::VideoVAE vae_;
+  c10::Device device_;
+  at::ScalarType vae_dtype_;
 };
 
 }  // namespace
@@ -126,6 +136,12 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   config::TrainConfig c = *config;
   if (o.memory_limit_gb > 0) c.vae.memory_limit_gb = o.memory_limit_gb;
   c.model.gradient_checkpointing = false;
+  auto device = core::ResolveDevice(o.device, core::LocalRankFromEnv(), "--device");
+  if (!device.ok()) return device.status();
+  auto bf16 = core::ResolveBf16(o.precision, *device, dit::IsBf16Compute(c.model), "--precision");
+  if (!bf16.ok()) return bf16.status();
+  c.model.compute_dtype = *bf16 ? "bfloat16" : "float32";
+  const at::ScalarType vae_dtype = *bf16 && device->is_cuda() ? at::kBFloat16 : at::kFloat;
 
   auto weights =
       training ? core::ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']") : core::ReadStateDict(o.checkpoint);
@@ -135,6 +151,7 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
     return absl::Status(s.code(), absl::StrCat(o.checkpoint, " does not fit the model config: ", s.message()));
   }
   model->eval();
+  model->to(*device);
 
   const std::string text_path = o.text_embeddings.empty() ? c.training.text_embeddings : o.text_embeddings;
   auto text = text::LoadTextEmbeddings(text_path, c.model.txt_in_dim);
@@ -152,8 +169,9 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
     return absl::InvalidArgumentError("no VAE weights: pass --vae_checkpoint ema_vae.pth");
   }
   vae->eval();
-  return std::unique_ptr<Restorer>(
-      new RestorerImpl(o, c, generator::SeedVR2Generator(model, text->pos.to(at::kFloat)), vae));
+  vae->to(*device, vae_dtype);
+  return std::unique_ptr<Restorer>(new RestorerImpl(
+      o, c, generator::SeedVR2Generator(model, text->pos.to(*device, at::kFloat)), vae, *device, vae_dtype));
 }
 
 }  // namespace seedvr::infer

@@ -26,6 +26,11 @@ struct RestorerOptions {
   bool color_fix = true;
   double memory_limit_gb = 0;   // VAE conv bound; 0 keeps the config's
   int64_t sp_size = 1;          // frames pad to (T - 1) % (4 sp_size) == 0
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N (core/device.h)
+  // auto | bf16 | fp32 for the DiT (autocast); auto is bf16 on a GPU and the
+  // config's model.compute_dtype on the CPU. With bf16 on a GPU the VAE's
+  // weights are bf16 too, as the official pipeline runs it; on the CPU fp32.
+  std::string precision = "auto";
 };
 
 class Restorer {

@@ -10,11 +10,23 @@
 
 namespace seedvr::train {
 
-AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options)
-    : params_(std::move(params)), options_(options) {
+namespace {
+
+// A host fp32 copy of `p`, pinned when `p` is on a GPU so copies overlap.
+at::Tensor HostCopy(const at::Tensor& p) {
+  at::Tensor host = p.detach().to(at::kCPU, at::kFloat, /*non_blocking=*/false, /*copy=*/true).contiguous();
+  return p.is_cuda() ? host.pin_memory() : host;
+}
+
+}  // namespace
+
+AdamW::AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options, bool offload)
+    : params_(std::move(params)), options_(options), offload_(offload) {
   for (auto& [name, p] : params_) {
-    exp_avg_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
-    exp_avg_sq_.push_back(at::zeros_like(p, at::MemoryFormat::Contiguous));
+    if (offload_) master_.push_back(HostCopy(p));
+    const at::Tensor& like = offload_ ? master_.back() : p;
+    exp_avg_.push_back(at::zeros_like(like, at::MemoryFormat::Contiguous));
+    exp_avg_sq_.push_back(at::zeros_like(like, at::MemoryFormat::Contiguous));
   }
 }
 
@@ -32,22 +44,27 @@ void AdamW::Step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     at::Tensor& p = params_[i].second;
     if (!p.grad().defined()) continue;
-    const at::Tensor g = p.grad();
-    p.mul_(1 - options_.lr * options_.weight_decay);
+    at::Tensor& w = offload_ ? master_[i] : p;
+    const at::Tensor g = offload_ ? p.grad().to(at::kCPU, at::kFloat) : p.grad();
+    w.mul_(1 - options_.lr * options_.weight_decay);
     exp_avg_[i].lerp_(g, 1 - options_.beta1);
     exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
     at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bc2)).add_(options_.eps);
-    p.addcdiv_(exp_avg_[i], denom, -options_.lr / bc1);
+    w.addcdiv_(exp_avg_[i], denom, -options_.lr / bc1);
+    if (offload_) p.copy_(w, /*non_blocking=*/p.is_cuda());
   }
 }
 
 double AdamW::ClipGradNorm(double max_norm) {
   torch::NoGradGuard no_grad;
-  double total = 0;
+  // Summed on the device in fp64; one synchronisation for the whole norm.
+  at::Tensor total;
   for (auto& [name, p] : params_) {
-    if (p.grad().defined()) total += p.grad().to(at::kDouble).pow(2).sum().item<double>();
+    if (!p.grad().defined()) continue;
+    at::Tensor sq = p.grad().to(at::kDouble).pow(2).sum();
+    total = total.defined() ? total + sq : sq;
   }
-  const double norm = std::sqrt(total);
+  const double norm = total.defined() ? std::sqrt(total.item<double>()) : 0.0;
   if (max_norm > 0 && norm > max_norm) {
     for (auto& [name, p] : params_) {
       if (p.grad().defined()) p.mutable_grad().mul_(max_norm / (norm + 1e-6));
@@ -96,6 +113,8 @@ absl::Status AdamW::LoadState(const core::PyValue& state, const std::string& whe
     }
   }
   step_ = std::get<int64_t>(step->v);
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < master_.size(); ++i) master_[i].copy_(params_[i].second);
   for (auto [key, field] :
        {std::pair{"lr", &options_.lr}, std::pair{"beta1", &options_.beta1}, std::pair{"beta2", &options_.beta2}}) {
     const core::PyValue* v = state.find(key);

@@ -3,6 +3,12 @@
 // tensors, so that checkpoints hold it under the parameters' own names and
 // resume bit for bit. Moments are kept in the parameters' dtype (fp32 master
 // weights), one pair per parameter.
+//
+// Offload (ZeRO-Offload, Ren et al. 2021, as optimizer.offload: cpu): an fp32
+// master copy of every parameter and both moments live in host memory
+// (pinned when the parameters are on a GPU); each step copies the gradients
+// to the host, updates there, and copies the weights back. The result equals
+// the on-device update bit for bit.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -27,7 +33,7 @@ struct AdamWOptions {
 
 class AdamW {
  public:
-  AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options);
+  AdamW(std::vector<std::pair<std::string, at::Tensor>> params, AdamWOptions options, bool offload = false);
 
   AdamWOptions& options() { return options_; }
   const AdamWOptions& options() const { return options_; }
@@ -43,12 +49,16 @@ class AdamW {
 
   // {"step", "lr", "beta1", "beta2", "exp_avg": {name: t}, "exp_avg_sq": {...}}
   core::PyValue State() const;
-  // Errors name `where` and the first entry that does not match the parameters.
+  // Errors name `where` and the first entry that does not match the
+  // parameters. With offload, the host master copies are refreshed from the
+  // parameters, so load the parameters first.
   absl::Status LoadState(const core::PyValue& state, const std::string& where);
 
  private:
   std::vector<std::pair<std::string, at::Tensor>> params_;
   AdamWOptions options_;
+  bool offload_;
+  std::vector<at::Tensor> master_;  // host fp32 copies (offload only)
   std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
   int64_t step_ = 0;
 };

@@ -10,6 +10,11 @@
 //     official DiT key names),
 //   g_optimizer / d_optimizer: AdamW state, rng: generator states,
 //   loader: data position, config: the resolved YAML.
+//
+// Beside each, `ema_<step>.pth` / `ema_final.pth` hold the EMA alone: a plain
+// state dict of bf16 tensors under the official DiT key names, the size of
+// a released SeedVR2 model, for `infer --checkpoint ... --config ...` and
+// other SeedVR2 tools (torch.load + load_state_dict).
 #pragma once
 
 #include <cstdint>
@@ -27,10 +32,13 @@ inline constexpr char kCheckpointFormat[] = "seedvr-train-1";
 
 std::string CheckpointPath(const std::string& save_dir, int64_t step);
 std::string FinalCheckpointPath(const std::string& save_dir);
+std::string EmaPath(const std::string& save_dir, int64_t step);
+std::string FinalEmaPath(const std::string& save_dir);
 
 // Writes `state` as checkpoint_<step>.pth (or checkpoint_final.pth when
-// `final`), then removes the oldest numbered checkpoints beyond keep_last
-// (0 keeps all).
+// `final`) and its EMA as ema_<step>.pth (ema_final.pth), then removes the
+// oldest numbered checkpoints, with their EMA files, beyond keep_last (0
+// keeps all).
 absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool final, const core::PyValue& state,
                             int64_t keep_last);
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "seedvr/train/discriminators.h"
+#include "seedvr/train/run.h"
 
 namespace seedvr::train {
 
@@ -56,10 +57,16 @@ absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(c
                                                ", sp_size=", config.parallel.sp_size, "); compiled:", list));
 }
 
+absl::Status RunTrainer(const CompiledTrainer& trainer, const TrainerParams& params) {
+  auto run = trainer.build(params);
+  if (!run.ok()) return run.status();
+  return RunTrainingLoop(*(*run)->trainer, params, *(*run)->parts);
+}
+
 absl::Status Train(const config::TrainConfig& config) {
   auto selected = SelectTrainer(config, LaunchWorldSize());
   if (!selected.ok()) return selected.status();
-  return selected->first->run(selected->second);
+  return RunTrainer(*selected->first, selected->second);
 }
 
 }  // namespace seedvr::train

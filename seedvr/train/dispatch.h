@@ -5,6 +5,7 @@
 // belong to the generated target :trainers. //tools:train uses it.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,12 +17,15 @@
 
 namespace seedvr::train {
 
+struct TrainingRun;  // run.h
+
 struct CompiledTrainer {
   const char* discriminator;  // discriminator.type
   const char* loss;           // loss.loss_type
   const char* parallelism;    // strategy, see parallel/parallelism.h
   const char* preset;         // the specialization's name, e.g. PatchHinge
-  absl::Status (*run)(const TrainerParams&);
+  // Builds the parts and the specialized trainer, ready to step.
+  absl::StatusOr<std::unique_ptr<TrainingRun>> (*build)(const TrainerParams&);
 };
 
 // Every compiled specialization (generated).
@@ -37,6 +41,9 @@ std::string ParallelismFor(const config::TrainConfig& config, int world_size);
 // config lowered for it; errors name the key, or list what is compiled.
 absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const config::TrainConfig& config,
                                                                                int world_size);
+
+// Builds `trainer` and runs the training loop (run.h) to params.max_steps.
+absl::Status RunTrainer(const CompiledTrainer& trainer, const TrainerParams& params);
 
 // Selects for LaunchWorldSize() and trains.
 absl::Status Train(const config::TrainConfig& config);

@@ -7,17 +7,21 @@
 
 namespace seedvr::train {
 
-Ema::Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay) : decay_(decay) {
+Ema::Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay, bool on_host) : decay_(decay) {
   torch::NoGradGuard no_grad;
   for (const auto& [name, p] : params) {
     sources_.push_back(p);
-    shadow_.push_back({name, p.detach().clone()});
+    shadow_.push_back(
+        {name, on_host ? p.detach().to(at::kCPU, /*non_blocking=*/false, /*copy=*/true) : p.detach().clone()});
   }
 }
 
 void Ema::Update() {
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < shadow_.size(); ++i) shadow_[i].tensor.lerp_(sources_[i].detach(), 1 - decay_);
+  for (size_t i = 0; i < shadow_.size(); ++i) {
+    at::Tensor& s = shadow_[i].tensor;
+    s.lerp_(sources_[i].detach().to(s.device()), 1 - decay_);
+  }
 }
 
 absl::Status Ema::Load(const core::TensorList& weights, const std::string& where) {

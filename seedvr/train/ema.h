@@ -3,6 +3,8 @@
 // the generator's parameter names, so the EMA state dict loads straight
 // into the DiT (official key names).
 //   shadow = decay * shadow + (1 - decay) * param, after every G update.
+// The shadow lives on the parameters' device, or in host memory
+// (training.ema_device: cpu), where the update copies each parameter over.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,8 +20,9 @@ namespace seedvr::train {
 
 class Ema {
  public:
-  // Starts from a copy of `params`, which it then follows.
-  Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay);
+  // Starts from a copy of `params`, which it then follows; `on_host` keeps
+  // the copy in host memory.
+  Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay, bool on_host = false);
 
   void Update();
 

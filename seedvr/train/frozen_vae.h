@@ -1,7 +1,9 @@
 // The frozen VAE as the trainer uses it: clips in [-1, 1] to scaled latents
 // (posterior samples, as the official encode draws, or posterior means) and,
 // for pixel-space discriminators, back to pixels with gradients to the
-// latents. Weights never train (requires_grad off, eval mode).
+// latents. Weights never train (requires_grad off, eval mode). With bf16
+// (training.vae_precision) the weights are held and run in bf16, as the
+// official pipeline runs the VAE; clips come in and latents go out in fp32.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -16,7 +18,7 @@ namespace seedvr::train {
 
 class FrozenVAE {
  public:
-  explicit FrozenVAE(vae::VideoVAE vae);
+  FrozenVAE(vae::VideoVAE vae, bool bf16);
 
   vae::VideoVAE& vae() { return vae_; }
   double scale() const;
@@ -32,6 +34,7 @@ class FrozenVAE {
 
  private:
   vae::VideoVAE vae_;
+  at::ScalarType dtype_;
 };
 
 }  // namespace seedvr::train

@@ -70,14 +70,14 @@ int64_t CountVAEParameters(const vae::VAEConfig& v) {
 std::vector<std::pair<std::string, double>> MemoryEstimate::Parts() const {
   return {{"generator weights (fp32)", weights},
           {"gradients (fp32)", gradients},
-          {"AdamW moments (fp32)", optimizer},
-          {"EMA copy (fp32)", ema},
+          {optimizer_offload ? "AdamW moments (offloaded to host)" : "AdamW moments (fp32)", optimizer},
+          {ema_on_host ? "EMA copy (in host memory)" : "EMA copy (fp32)", ema},
           {"bf16 weight copies (autocast)", autocast_weights},
           {"discriminator (weights+grads+AdamW)", discriminator_state},
           {"discriminator activations", discriminator_activations},
           {"DiT activations, checkpointed", activations_checkpointed},
           {"DiT activations, no checkpointing", activations_full},
-          {"VAE weights (fp32)", vae_weights},
+          {vae_bf16 ? "VAE weights (bf16)" : "VAE weights (fp32)", vae_weights},
           {"VAE encode peak + clips", vae_encode},
           {"total (peak)", total}};
 }
@@ -90,7 +90,12 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
   r.sp_size = o.sp_size > 0 ? o.sp_size : std::max<int64_t>(config.parallel.sp_size, 1);
   r.sharded = o.sharded >= 0 ? o.sharded == 1 : config.parallel.strategy == "sharded";
   r.checkpointing = o.checkpointing >= 0 ? o.checkpointing == 1 : m.gradient_checkpointing;
-  r.bf16 = dit::IsBf16Compute(m);
+  const config::TrainingConfig& t = config.training;
+  const bool gpu = t.device != "cpu";  // "auto" sizes a GPU run
+  r.bf16 = t.precision == "bf16" || (t.precision == "auto" && (gpu || dit::IsBf16Compute(m)));
+  r.vae_bf16 = t.vae_precision == "bf16" || (t.vae_precision == "auto" && gpu);
+  r.ema_on_host = t.ema_device == "cpu";
+  r.optimizer_offload = config.optimizer.offload == "cpu";
   r.text_tokens = std::max<int64_t>(o.text_tokens, 0);
   if (m.heads % r.sp_size != 0) {
     return absl::InvalidArgumentError(
@@ -130,8 +135,9 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
     for (int64_t s : t.shape) n *= s;
     largest = std::max(largest, n);
   }
-  r.optimizer = 2 * p * kF32 / shard + 2.0 * static_cast<double>(largest) * kF32;
-  r.ema = p * kF32;
+  r.optimizer = r.optimizer_offload ? 0 : 2 * p * kF32 / shard + 2.0 * static_cast<double>(largest) * kF32;
+  r.ema = r.ema_on_host ? 0 : p * kF32;
+  r.host = (r.optimizer_offload ? 3 * p * kF32 / shard : 0) + (r.ema_on_host ? p * kF32 : 0);
   r.autocast_weights = r.bf16 ? p * kBf16 : 0;
 
   auto d_entry = FindDiscriminator(config.discriminator.type);
@@ -162,13 +168,16 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
   r.activations = r.checkpointing ? r.activations_checkpointed : r.activations_full;
 
   r.vae_params = CountVAEParameters(config.vae);
-  r.vae_weights = static_cast<double>(r.vae_params) * kF32;
+  r.vae_weights = static_cast<double>(r.vae_params) * (r.vae_bf16 ? kBf16 : kF32);
+  // The plan counts fp32 intermediates; bf16 halves them, and the clip is
+  // also held as its bf16 copy.
   const vae::VAEPlan plan = vae::PlanEncode(config.vae, frames, crop_h, crop_w, 4);
   const double clip = 3.0 * frames * crop_h * crop_w * kF32;
-  r.vae_encode = batch * (plan.estimate_gb * 1e9 + 2 * clip);
+  r.vae_encode = batch * (plan.estimate_gb * 1e9 * (r.vae_bf16 ? 0.5 : 1.0) + 2 * clip * (r.vae_bf16 ? 1.5 : 1.0));
 
-  const double resident = r.weights + r.gradients + r.optimizer + r.ema + r.discriminator_state + r.vae_weights;
-  r.total = resident + std::max(r.autocast_weights + r.activations + r.discriminator_activations, r.vae_encode);
+  const double resident = r.weights + r.optimizer + r.ema + r.discriminator_state + r.vae_weights;
+  r.total =
+      resident + std::max(r.gradients + r.autocast_weights + r.activations + r.discriminator_activations, r.vae_encode);
   return r;
 }
 

@@ -3,11 +3,18 @@
 // so a user can pick batch, crop, frames, sequence parallel and sharding for
 // a card before allocating anything.
 //
+// The device and precision are the run's (training.device, precision,
+// vae_precision, ema_device, optimizer.offload); "auto" is estimated as a
+// GPU run, since the estimate sizes cards.
+//
 // What the estimate models (bytes per device):
 //   weights        generator fp32 master copy (never sharded: ZeRO-2 style)
 //   gradients      fp32, divided by dp under parallel.strategy "sharded"
-//   optimizer      AdamW's two fp32 moments, divided by dp when sharded
-//   ema            fp32 shadow copy of the generator
+//   optimizer      AdamW's two fp32 moments, divided by dp when sharded;
+//                  0 with optimizer.offload: cpu (they and an fp32 master
+//                  copy live in pinned host memory, `host`)
+//   ema            fp32 shadow copy of the generator; 0 with
+//                  training.ema_device: cpu (in `host` instead)
 //   autocast       bf16 copies of the weights autocast caches for the
 //                  forward and autograd keeps for backward (bf16 only)
 //   discriminator  weights + gradients + AdamW moments, plus its activations
@@ -16,12 +23,14 @@
 //                  divided by sp_size (Ulysses splits the sequence); with
 //                  gradient checkpointing the block inputs plus one
 //                  recomputed block, else every block's saved tensors
-//   vae            frozen fp32 weights + the encode peak of memory_plan.h
-//                  (HQ and LQ are encoded one after the other, without grad)
+//   vae            frozen weights (bf16 with vae_precision bf16) + the
+//                  encode peak of memory_plan.h (HQ and LQ are encoded one
+//                  after the other, without grad)
 //
-// Peak = everything resident + the larger of the two transient phases (the
-// G step's activations, the VAE encode of the next batch); both phases see
-// the gradients, which the trainer frees only at the next ZeroGrad.
+// Peak = everything resident + the larger of the two transient phases: the
+// G step (its gradients, activations and the discriminator's) and the VAE
+// encode of the next batch, which sees no gradients (the trainer frees them
+// after each optimizer step).
 // Per-token activation bytes are counted tensor by tensor from what autograd
 // saves in models/dit/block.h and attention.h (see memory_estimate.cc), and
 // checked against measured peak RSS by tools/measure_memory.sh.
@@ -56,7 +65,8 @@ struct MemoryEstimate {
   int64_t text_tokens = 0;
   int64_t max_windows = 0;      // most attention windows of one layer (each adds a text copy)
   int64_t dp_size = 1, sp_size = 1;
-  bool sharded = false, checkpointing = false, bf16 = false;
+  bool sharded = false, checkpointing = false, bf16 = false, vae_bf16 = false;
+  bool ema_on_host = false, optimizer_offload = false;
   double block_bytes_per_token = 0;  // saved for backward by one block, per video token
 
   // Bytes per device.
@@ -73,6 +83,7 @@ struct MemoryEstimate {
   double vae_weights = 0;
   double vae_encode = 0;                 // encode peak + the HQ/LQ clip tensors
   double total = 0;                      // peak
+  double host = 0;                       // pinned host memory: offloaded EMA / master + moments
 
   // (name, bytes) in table order; `total` last.
   std::vector<std::pair<std::string, double>> Parts() const;

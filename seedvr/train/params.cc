@@ -1,6 +1,8 @@
 #include "seedvr/train/params.h"
 
 #include "absl/strings/str_cat.h"
+#include "seedvr/core/device.h"
+#include "seedvr/models/dit/dit_memory.h"
 
 namespace seedvr::train {
 
@@ -17,8 +19,20 @@ absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, con
     return absl::InvalidArgumentError(
         absl::StrCat("discriminator.input: the ", d.name, " discriminator judges latents, got pixel"));
   }
+  auto device = core::ResolveDevice(c.training.device, core::LocalRankFromEnv(), "training.device");
+  if (!device.ok()) return device.status();
+  auto bf16 = core::ResolveBf16(c.training.precision, *device, dit::IsBf16Compute(c.model), "training.precision");
+  if (!bf16.ok()) return bf16.status();
+  auto vae_bf16 = core::ResolveBf16(c.training.vae_precision, *device, false, "training.vae_precision");
+  if (!vae_bf16.ok()) return vae_bf16.status();
   TrainerParams p;
   p.config = c;
+  p.device = *device;
+  p.bf16 = *bf16;
+  p.config.model.compute_dtype = p.bf16 ? "bfloat16" : "float32";
+  p.vae_bf16 = *vae_bf16;
+  p.ema_on_host = c.training.ema_device == "cpu";
+  p.optimizer_offload = c.optimizer.offload == "cpu";
   p.parallelism = parallelism;
   p.batch_size = c.training.batch_size;
   p.grad_accum = c.training.grad_accum;

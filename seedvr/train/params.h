@@ -3,10 +3,14 @@
 // become enums, the rules that tie the config to the compiled policies are
 // checked (exact R1 needs a discriminator with double backward; pixel input
 // needs one that judges pixels; each discriminator's own keys), and the D
-// optimizer gets StyleGAN2's lazy-R1 correction. The step loop reads only
+// optimizer gets StyleGAN2's lazy-R1 correction; the device and precision
+// are resolved against this machine (a GPU asked for and absent stops here,
+// before any work). The step loop reads only
 // these fields; `config` stays for building the models and data and for the
 // YAML that checkpoints keep.
 #pragma once
+
+#include <c10/core/Device.h>
 
 #include <cstdint>
 #include <string>
@@ -57,6 +61,14 @@ struct TrainerParams {
   double ema_decay = 0.9998;
   uint64_t seed = 0;
   bool sample_posterior = true;
+
+  // Placement and precision. `config.model.compute_dtype` is set to match
+  // `bf16`, so the DiT built from the config follows it.
+  c10::Device device = c10::kCPU;
+  bool bf16 = false;               // autocast the DiT and the discriminator
+  bool vae_bf16 = false;           // the frozen VAE's weights and compute
+  bool ema_on_host = false;        // training.ema_device: cpu
+  bool optimizer_offload = false;  // optimizer.offload: cpu
 
   // The loop.
   int64_t max_steps = 0;

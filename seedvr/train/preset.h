@@ -1,12 +1,13 @@
 // One compiled trainer preset: builds the parts, the discriminator its type
-// names, and the Trainer specialization, then runs the loop. Included only
-// by the generated per-preset translation units (tools/build/trainers.bzl),
-// each with its own discriminator's header.
+// names, and the Trainer specialization, ready to step. Included only by the
+// generated per-preset translation units (tools/build/trainers.bzl), each
+// with its own discriminator's header.
 #pragma once
 
+#include <memory>
 #include <utility>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "seedvr/models/generator/generator.h"
 #include "seedvr/train/frozen_vae.h"
 #include "seedvr/train/params.h"
@@ -16,16 +17,20 @@
 namespace seedvr::train {
 
 template <class TrainerT>
-absl::Status RunPreset(const TrainerParams& params) {
+absl::StatusOr<std::unique_ptr<TrainingRun>> BuildPreset(const TrainerParams& params) {
   using D = typename TrainerT::DiscriminatorType;
   using P = typename TrainerT::ParallelismType;
   auto parts = BuildTrainingParts(params);
   if (!parts.ok()) return parts.status();
   auto d = D::Impl::FromConfig(params.config, {parts->dit.get(), parts->text});
   if (!d.ok()) return d.status();
-  TrainerT trainer(params, generator::SeedVR2Generator(parts->dit, parts->text), *std::move(d), FrozenVAE(parts->vae),
-                   parts->loader.get(), P{});
-  return RunTrainingLoop(trainer, params, *parts);
+  (*d)->to(params.device);
+  auto run = std::make_unique<TrainingRun>();
+  run->parts = std::make_unique<TrainingParts>(*std::move(parts));
+  run->trainer =
+      std::make_unique<TrainerT>(params, generator::SeedVR2Generator(run->parts->dit, run->parts->text), *std::move(d),
+                                 FrozenVAE(run->parts->vae, params.vae_bf16), run->parts->loader.get(), P{});
+  return run;
 }
 
 }  // namespace seedvr::train

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "seedvr/core/device.h"
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/text/text_embeddings.h"
@@ -39,7 +40,7 @@ absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, in
   if (text_path.empty()) return absl::InvalidArgumentError("training.text_embeddings is empty");
   auto text = text::LoadTextEmbeddings(text_path, c.model.txt_in_dim);
   if (!text.ok()) return text.status();
-  a.text = text->pos.to(at::kFloat);
+  a.text = text->pos.to(params.device, at::kFloat);
 
   at::manual_seed(params.seed);  // random init when no checkpoint is given
   a.dit = dit::NaDiT(c.model);
@@ -50,6 +51,8 @@ absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, in
   if (!c.training.vae_checkpoint.empty()) {
     if (auto s = vae::LoadVAEWeights(*a.vae, c.training.vae_checkpoint); !s.ok()) return s;
   }
+  a.dit->to(params.device);
+  a.vae->to(params.device);
   a.loader = std::make_unique<data::DataLoader>(a.dataset.get(),
                                                 data::LoaderOptions::FromConfig(c.data, rank, world_size));
   return a;
@@ -64,7 +67,8 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
   }
   const config::LoggingConfig& log = p.config.logging;
   Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200, /*append=*/!p.resume.empty()});
-  monitor.Print(absl::StrCat("training ", t.Description(), "; ", parts.dataset->size(), " clips; from step ",
+  monitor.Print(absl::StrCat("training ", t.Description(), " on ", core::DeviceDescription(p.device),
+                             p.bf16 ? " in bf16" : " in fp32", "; ", parts.dataset->size(), " clips; from step ",
                              t.step(), " to ", p.max_steps));
   auto evaluate = [&](const char* when) -> absl::Status {
     if (!parts.eval_loader) return absl::OkStatus();

@@ -35,6 +35,12 @@ struct TrainingParts {
 
 absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, int rank = 0, int world_size = 1);
 
+// A built trainer and the parts it reads (the trainer is destroyed first).
+struct TrainingRun {
+  std::unique_ptr<TrainingParts> parts;
+  std::unique_ptr<TrainerInterface> trainer;
+};
+
 absl::Status RunTrainingLoop(TrainerInterface& trainer, const TrainerParams& params, TrainingParts& parts);
 
 }  // namespace seedvr::train

@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "seedvr/core/device.h"
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/data/loader.h"
 #include "seedvr/losses/adversarial.h"
@@ -98,7 +99,7 @@ class Trainer final : public TrainerInterface {
     const TrainerParams& p = core_.params();
     const double accum = static_cast<double>(batches->size());
     const LossWeights& w = p.weights;
-    auto logits_fn = [this](const at::Tensor& x) { return d_->forward(x).logits; };
+    auto logits_fn = [this](const at::Tensor& x) { return Judge(x).logits; };
 
     // Discriminator.
     SetRequiresGrad(core_.discriminator_parameters(), true);
@@ -114,7 +115,7 @@ class Trainer final : public TrainerInterface {
           fake = g_.Restore(b.lq, b.noise);
         }
         at::Tensor real_in = core_.DiscriminatorInput(b.hq), fake_in = core_.DiscriminatorInput(fake).detach();
-        discriminator::DiscriminatorOutput real_out = d_->forward(real_in), fake_out = d_->forward(fake_in);
+        discriminator::DiscriminatorOutput real_out = Judge(real_in), fake_out = Judge(fake_in);
         at::Tensor adv = L::Discriminator(real_out.logits, fake_out.logits);
         at::Tensor loss = adv;
         if constexpr (D::Impl::kDoubleBackward) {
@@ -151,11 +152,11 @@ class Trainer final : public TrainerInterface {
     double g_adv = 0, fm = 0, l1 = 0;
     for (const LatentBatch& b : *batches) {
       at::Tensor fake = g_.Restore(b.lq, b.noise);
-      discriminator::DiscriminatorOutput fake_out = d_->forward(core_.DiscriminatorInput(fake));
+      discriminator::DiscriminatorOutput fake_out = Judge(core_.DiscriminatorInput(fake));
       discriminator::DiscriminatorOutput real_out;
       {
         torch::NoGradGuard no_grad;
-        real_out = d_->forward(core_.DiscriminatorInput(b.hq));
+        real_out = Judge(core_.DiscriminatorInput(b.hq));
       }
       at::Tensor adv = L::Generator(fake_out.logits, real_out.logits);
       at::Tensor loss = w.adv * adv;
@@ -188,6 +189,16 @@ class Trainer final : public TrainerInterface {
   }
 
  private:
+  // The discriminator under bf16 autocast when training in bf16; logits in
+  // fp32, so every loss and penalty reduces in fp32.
+  discriminator::DiscriminatorOutput Judge(const at::Tensor& x) {
+    const TrainerParams& p = core_.params();
+    core::AutocastScope autocast(p.device.type(), p.bf16);
+    discriminator::DiscriminatorOutput out = d_->forward(x);
+    out.logits = out.logits.to(at::kFloat);
+    return out;
+  }
+
   // Discriminators with their own randomness draw it once per update.
   void Resample() {
     if constexpr (discriminator::ResamplingDiscriminator<D>) d_->Resample(core_.rng());

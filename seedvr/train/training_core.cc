@@ -1,7 +1,6 @@
 #include "seedvr/train/training_core.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
@@ -10,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "seedvr/core/device.h"
 #include "seedvr/data/clip_tensor.h"
 #include "seedvr/train/checkpoint.h"
 
@@ -74,10 +74,12 @@ TrainingCore::TrainingCore(TrainerParams params, PolicyNames policies, NamedTens
       d_params_(std::move(discriminator)),
       vae_(std::move(vae)),
       loader_(loader),
-      rng_(at::make_generator<at::CPUGeneratorImpl>(params_.seed)),
-      g_opt_(g_params_, params_.g_optimizer),
-      d_opt_(d_params_, params_.d_optimizer),
-      ema_(g_params_, params_.ema_decay) {}
+      rng_(core::SeededGenerator(params_.device, params_.seed)),
+      g_opt_(g_params_, params_.g_optimizer, params_.optimizer_offload),
+      d_opt_(d_params_, params_.d_optimizer, params_.optimizer_offload),
+      ema_(g_params_, params_.ema_decay, params_.ema_on_host) {}
+
+const char* TrainingCore::RngKey() const { return params_.device.is_cuda() ? "cuda" : "cpu"; }
 
 absl::StatusOr<std::vector<LatentBatch>> TrainingCore::NextBatches() {
   std::vector<LatentBatch> batches;
@@ -95,9 +97,9 @@ absl::StatusOr<std::vector<LatentBatch>> TrainingCore::NextBatches() {
     }
     std::optional<at::Generator> sample;
     if (params_.sample_posterior) sample = rng_;
-    auto hq_lat = vae_.Encode(data::ClipsToBatch(hq), sample);
+    auto hq_lat = vae_.Encode(core::ToDevice(data::ClipsToBatch(hq), params_.device), sample);
     if (!hq_lat.ok()) return hq_lat.status();
-    auto lq_lat = vae_.Encode(data::ClipsToBatch(lq), sample);
+    auto lq_lat = vae_.Encode(core::ToDevice(data::ClipsToBatch(lq), params_.device), sample);
     if (!lq_lat.ok()) return lq_lat.status();
     LatentBatch b{*hq_lat, *lq_lat, {}};
     b.noise = Randn(b.lq);
@@ -118,6 +120,7 @@ void TrainingCore::ZeroGradGenerator() { g_opt_.ZeroGrad(); }
 double TrainingCore::StepDiscriminator() {
   const double norm = d_opt_.ClipGradNorm(params_.grad_clip);
   d_opt_.Step();
+  d_opt_.ZeroGrad();  // free the gradients before the next phase
   ++d_step_;
   return norm;
 }
@@ -125,6 +128,7 @@ double TrainingCore::StepDiscriminator() {
 double TrainingCore::StepGenerator() {
   const double norm = g_opt_.ClipGradNorm(params_.grad_clip);
   g_opt_.Step();
+  g_opt_.ZeroGrad();
   ema_.Update();
   ++step_;
   return norm;
@@ -149,7 +153,7 @@ core::PyValue TrainingCore::State() {
   put("discriminator", core::FromTensorList(Detached(d_params_)));
   put("g_optimizer", g_opt_.State());
   put("d_optimizer", d_opt_.State());
-  put("rng", dict({{"cpu", core::PyValue{rng_.get_state()}}}));
+  put("rng", dict({{RngKey(), core::PyValue{rng_.get_state()}}}));
   const data::LoaderPosition pos = loader_->position();
   put("loader", dict({{"epoch", core::PyValue{pos.epoch}}, {"index", core::PyValue{pos.index}}}));
   put("config", core::PyValue{config::DumpTrainConfig(params_.config)});
@@ -176,13 +180,19 @@ absl::Status TrainingCore::LoadState(const core::PyValue& state, const std::stri
   const core::PyValue* d_step = state.find("d_step");
   const core::PyValue* rng = state.find("rng");
   const core::PyValue* loader = state.find("loader");
-  if (step == nullptr || d_step == nullptr || rng == nullptr || loader == nullptr || rng->find("cpu") == nullptr ||
-      loader->find("epoch") == nullptr || loader->find("index") == nullptr) {
+  if (step == nullptr || d_step == nullptr || rng == nullptr || loader == nullptr || loader->find("epoch") == nullptr ||
+      loader->find("index") == nullptr) {
     return absl::InvalidArgumentError(where + ": step, d_step, rng or loader entries missing");
+  }
+  const core::PyValue* rng_state = rng->find(RngKey());
+  if (rng_state == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        where, ": no '", RngKey(), "' random state; the run was saved on ",
+        "another kind of device, and this run uses ", params_.device.str(), " (set training.device to match)"));
   }
   step_ = std::get<int64_t>(step->v);
   d_step_ = std::get<int64_t>(d_step->v);
-  rng_.set_state(std::get<at::Tensor>(rng->find("cpu")->v));
+  rng_.set_state(std::get<at::Tensor>(rng_state->v));
   loader_->Restore({std::get<int64_t>(loader->find("epoch")->v), std::get<int64_t>(loader->find("index")->v)});
   return absl::OkStatus();
 }
@@ -195,7 +205,7 @@ absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data
     saved.push_back(g_params_[i].second.detach().clone());
     g_params_[i].second.copy_(ema_.weights()[i].tensor);
   }
-  at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(params_.seed + 1);
+  at::Generator gen = core::SeededGenerator(params_.device, params_.seed + 1);
   eval_loader->Restore({0, 0});
   EvalResult r;
   absl::Status status;
@@ -205,7 +215,8 @@ absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data
       status = sample.status();
       break;
     }
-    at::Tensor hq = data::ClipToTensor(sample->hq).unsqueeze(0), lq = data::ClipToTensor(sample->lq).unsqueeze(0);
+    at::Tensor hq = core::ToDevice(data::ClipToTensor(sample->hq).unsqueeze(0), params_.device);
+    at::Tensor lq = core::ToDevice(data::ClipToTensor(sample->lq).unsqueeze(0), params_.device);
     auto hq_lat = vae_.Encode(hq, std::nullopt);
     auto lq_lat = hq_lat.ok() ? vae_.Encode(lq, std::nullopt) : hq_lat;
     if (!lq_lat.ok()) {

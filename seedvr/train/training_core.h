@@ -5,9 +5,11 @@
 // held-out evaluation. Trainer<G, D, L, P> (trainer.h) owns one and adds
 // only the policy-dependent discriminator and generator updates.
 //
-// Everything random draws from one generator seeded by training.seed and
-// saved in checkpoints, so N steps equal N/2 + resume + N/2 bit for bit on
-// a CPU.
+// Everything random draws from one generator on the training device, seeded
+// by training.seed and saved in checkpoints (rng: {"cpu"} or {"cuda"}), so
+// N steps equal N/2 + resume + N/2 bit for bit on one device. Models,
+// batches, noise and losses live on params.device; clips reach it through
+// pinned memory and asynchronous copies.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -90,8 +92,8 @@ class TrainingCore {
 
   void ZeroGradDiscriminator();
   void ZeroGradGenerator();
-  // After the gradients are reduced: clip, AdamW step, count. Each returns
-  // the gradient norm before clipping.
+  // After the gradients are reduced: clip, AdamW step, free the gradients,
+  // count. Each returns the gradient norm before clipping.
   double StepDiscriminator();
   double StepGenerator();  // and the EMA
   double generator_lr() const { return g_opt_.options().lr; }
@@ -110,6 +112,8 @@ class TrainingCore {
   absl::StatusOr<EvalResult> Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader, int64_t clips);
 
  private:
+  const char* RngKey() const;  // the checkpoint's rng entry for this device
+
   TrainerParams params_;
   PolicyNames policies_;
   NamedTensors g_params_, d_params_;

@@ -1,5 +1,6 @@
-// Training checkpoints: keep_last rotation, format check, and atomic
-// writes that survive a process killed mid-write.
+// Training checkpoints: keep_last rotation (with the EMA files beside them),
+// the bf16 EMA export, format check, and atomic writes that survive a
+// process killed mid-write.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -20,7 +21,7 @@ core::PyValue State(int64_t step, const at::Tensor& t) {
   auto d = std::make_shared<core::PyDict>();
   d->emplace_back(core::PyValue{std::string("format")}, core::PyValue{std::string(kCheckpointFormat)});
   d->emplace_back(core::PyValue{std::string("step")}, core::PyValue{step});
-  d->emplace_back(core::PyValue{std::string("w")}, core::PyValue{t});
+  d->emplace_back(core::PyValue{std::string("ema")}, core::FromTensorList({{"blocks.0.w", t}}));
   return core::PyValue{d};
 }
 
@@ -32,6 +33,15 @@ TEST(Checkpoint, KeepLastBoundsTheFolder) {
   ASSERT_EQ(left.size(), 2u);
   EXPECT_EQ(left[0].first, 30);
   EXPECT_TRUE(std::filesystem::exists(FinalCheckpointPath(dir)));
+  for (int64_t step : {10, 20}) EXPECT_FALSE(std::filesystem::exists(EmaPath(dir, step))) << step;
+  for (int64_t step : {30, 40}) EXPECT_TRUE(std::filesystem::exists(EmaPath(dir, step))) << step;
+  // The EMA alone: a plain state dict, bf16, under the same names.
+  auto ema = core::ReadStateDict(FinalEmaPath(dir));
+  ASSERT_TRUE(ema.ok()) << ema.status();
+  ASSERT_EQ(ema->size(), 1u);
+  EXPECT_EQ(ema->front().name, "blocks.0.w");
+  EXPECT_EQ(ema->front().tensor.scalar_type(), at::kBFloat16);
+  EXPECT_TRUE(at::equal(ema->front().tensor, at::ones({2}, at::kBFloat16)));
   EXPECT_FALSE(LoadCheckpoint(testing::FixturePath("dit3b_a/weights.pth")).ok());  // not a training checkpoint
 }
 

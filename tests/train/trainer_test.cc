@@ -8,53 +8,18 @@
 #include <filesystem>
 
 #include "seedvr/config/config.h"
-#include "seedvr/data/synthetic.h"
-#include "seedvr/data/video_writer.h"
+#include "seedvr/core/device.h"
+#include "seedvr/core/tensor_file.h"
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/dit/nadit.h"
 #include "seedvr/testing/fixtures.h"
-#include "seedvr/text/text_embeddings.h"
 #include "seedvr/train/checkpoint.h"
 #include "seedvr/train/discriminators.h"
 #include "seedvr/train/dispatch.h"
+#include "tests/train/trainer_fixture.h"
 
 namespace seedvr::train {
 namespace {
-
-class TrainerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    root_ = new std::string(testing::TempDir() + "/trainer_data");
-    std::filesystem::create_directories(*root_ + "/hq");
-    for (int i = 0; i < 2; ++i) {
-      data::SyntheticVideoOptions o;
-      o.width = 96;
-      o.height = 64;
-      o.frames = 6;
-      o.seed = 10 + i;
-      ASSERT_TRUE(data::WriteVideo(*root_ + (i == 0 ? "/hq/a.mp4" : "/hq/b.mkv"), data::MakeSyntheticClip(o)).ok());
-    }
-    ASSERT_TRUE(
-        text::WriteTextEmbeddings(*root_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
-  }
-
-  // configs/tiny.yaml shrunk to 32x32 crops of 5 frames.
-  static config::TrainConfig Config(const std::string& save_dir, std::vector<std::string> overrides = {}) {
-    std::vector<std::string> all = {
-        "data.data_root=" + *root_,     "data.crop_size=[32, 32]",
-        "data.num_workers=1",           "training.text_embeddings=" + *root_ + "/text.safetensors",
-        "training.eval_clips=0",        "checkpoint.save_dir=" + save_dir,
-        "logging.progress_bar=false",   "loss.r1_interval=2",
-        "discriminator.base_channels=8"};
-    all.insert(all.end(), overrides.begin(), overrides.end());
-    auto c = config::LoadTrainConfig("configs/tiny.yaml", all);
-    EXPECT_TRUE(c.ok()) << c.status();
-    return *c;
-  }
-
-  static std::string* root_;
-};
-std::string* TrainerTest::root_ = nullptr;
 
 // Every compiled trainer trains two steps with the discriminator and loss
 // its registry row names: the checkpoint records the policies the
@@ -74,7 +39,7 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
   auto selected = SelectTrainer(c, 1);
   ASSERT_TRUE(selected.ok()) << selected.status();
   EXPECT_EQ(std::string(selected->first->preset), t.preset);
-  ASSERT_TRUE(selected->first->run(selected->second).ok()) << t.preset;
+  ASSERT_TRUE(RunTrainer(*selected->first, selected->second).ok()) << t.preset;
   auto state = LoadCheckpoint(FinalCheckpointPath(dir));
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(std::get<int64_t>(state->find("step")->v), 2);
@@ -132,20 +97,70 @@ TEST_F(TrainerTest, ResumeIsBitExact) {
   auto a = LoadCheckpoint(FinalCheckpointPath(straight));
   auto b = LoadCheckpoint(FinalCheckpointPath(split));
   ASSERT_TRUE(a.ok() && b.ok());
+  ExpectSameTrainingState(*a, *b);
+}
+
+// bf16 autocast for the DiT and the discriminator, and a bf16 VAE, on the
+// CPU (the same code path as on a GPU): losses stay finite, the master
+// weights, optimizer state and EMA stay fp32, and the EMA is also written
+// alone in bf16 under the official keys, loadable into the DiT.
+TEST_F(TrainerTest, Bf16TrainsWithFp32MasterWeightsAndWritesABf16Ema) {
+  std::string dir = testing::TempDir() + "/bf16";
+  config::TrainConfig c = Config(dir, {"training.max_steps=2", "training.device=cpu", "training.precision=bf16",
+                                       "training.vae_precision=bf16", "loss.lambda_ar1=1"});
+  ASSERT_TRUE(Train(c).ok());
+  auto state = LoadCheckpoint(FinalCheckpointPath(dir));
+  ASSERT_TRUE(state.ok()) << state.status();
   for (const char* key : {"generator", "ema", "discriminator"}) {
-    auto ta = core::ToTensorList(*a->find(key), key), tb = core::ToTensorList(*b->find(key), key);
-    ASSERT_TRUE(ta.ok() && tb.ok());
-    ASSERT_EQ(ta->size(), tb->size());
-    for (size_t i = 0; i < ta->size(); ++i) {
-      EXPECT_TRUE(at::equal((*ta)[i].tensor, (*tb)[i].tensor)) << key << " " << (*ta)[i].name;
+    for (const auto& t : Entry(*state, key)) {
+      EXPECT_EQ(t.tensor.scalar_type(), at::kFloat) << key << " " << t.name;
+      EXPECT_TRUE(at::isfinite(t.tensor).all().item<bool>()) << key << " " << t.name;
     }
   }
-  for (const char* key : {"g_optimizer", "d_optimizer"}) {
-    auto ta = core::ToTensorList(*a->find(key)->find("exp_avg_sq"), key);
-    auto tb = core::ToTensorList(*b->find(key)->find("exp_avg_sq"), key);
-    ASSERT_TRUE(ta.ok() && tb.ok());
-    for (size_t i = 0; i < ta->size(); ++i) EXPECT_TRUE(at::equal((*ta)[i].tensor, (*tb)[i].tensor)) << key;
+  EXPECT_EQ(Entry(*state->find("g_optimizer"), "exp_avg_sq").front().tensor.scalar_type(), at::kFloat);
+  auto ema = core::ReadStateDict(FinalEmaPath(dir));
+  ASSERT_TRUE(ema.ok()) << ema.status();
+  const core::TensorList master = Entry(*state, "ema");
+  ASSERT_EQ(ema->size(), master.size());
+  for (size_t i = 0; i < ema->size(); ++i) {
+    EXPECT_EQ((*ema)[i].name, master[i].name);
+    EXPECT_EQ((*ema)[i].tensor.scalar_type(), at::kBFloat16);
+    EXPECT_TRUE(at::equal((*ema)[i].tensor, master[i].tensor.to(at::kBFloat16))) << master[i].name;
   }
+  dit::NaDiT model(c.model);
+  EXPECT_TRUE(dit::LoadDiTWeights(*model, *ema).ok());
+}
+
+// optimizer.offload: cpu (host master weights and moments, host step) and
+// training.ema_device: cpu give the same run as keeping everything in place.
+TEST_F(TrainerTest, OffloadedOptimizerAndHostEmaEqualTheInPlaceRun) {
+  std::string plain = testing::TempDir() + "/in_place", offload = testing::TempDir() + "/offload";
+  ASSERT_TRUE(Train(Config(plain, {"training.max_steps=2", "loss.lambda_l1=1"})).ok());
+  ASSERT_TRUE(Train(Config(offload, {"training.max_steps=2", "loss.lambda_l1=1", "optimizer.offload=cpu",
+                                     "training.ema_device=cpu"}))
+                  .ok());
+  auto a = LoadCheckpoint(FinalCheckpointPath(plain));
+  auto b = LoadCheckpoint(FinalCheckpointPath(offload));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ExpectSameTrainingState(*a, *b);
+}
+
+// A GPU asked for where none is usable stops before any work, naming the key.
+TEST_F(TrainerTest, DeviceErrorsNameTheKeyBeforeTraining) {
+  std::string dir = testing::TempDir() + "/device";
+  auto bad = Train(Config(dir, {"training.device=tpu"}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("training.device: expected auto, cpu, cuda or cuda:N, got 'tpu'"), std::string::npos)
+      << bad;
+  if (core::CudaDeviceCount() == 0) {
+    auto cuda = Train(Config(dir, {"training.device=cuda"}));
+    ASSERT_FALSE(cuda.ok());
+    EXPECT_NE(cuda.message().find("training.device: 'cuda' asks for a GPU"), std::string::npos) << cuda;
+  }
+  auto far = Train(Config(dir, {"training.device=cuda:64"}));
+  ASSERT_FALSE(far.ok());
+  EXPECT_NE(far.message().find("cuda:64"), std::string::npos) << far;
+  EXPECT_FALSE(std::filesystem::exists(FinalCheckpointPath(dir)));
 }
 
 TEST_F(TrainerTest, BadInputsFailBeforeTraining) {

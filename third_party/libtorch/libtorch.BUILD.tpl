@@ -16,7 +16,10 @@ cc_library(
         "include/gloo/**/*.h",
         "include/fmt/**/*.h",
         "include/kineto/**/*.h",
-    ]),
+    ]) + select({
+        ":cuda": glob(["cuda/include/**/*.h", "cuda/include/**/*.hpp"]),
+        "//conditions:default": [],
+    }),
     defines = [
         "USE_C10D_GLOO",
     ] + select({
@@ -26,13 +29,23 @@ cc_library(
     includes = [
         "include",
         "include/torch/csrc/api/include",
-    ],
+    ] + select({
+        ":cuda": ["cuda/include"],
+        "//conditions:default": [],
+    }),
     linkopts = [
         "-L%{lib_dir}",
         "-L%{cuda_lib_dir}",
         %{rpath_flags},
     ] + select({
-        ":cuda": ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"],
+        ":cuda": [
+            "-L%{cuda_toolkit_lib_dir}",
+            "-Wl,--no-as-needed",
+            "-ltorch_cuda",
+            "-lc10_cuda",
+            "-Wl,--as-needed",
+            "-l:libcudart.so.13",
+        ],
         "//conditions:default": [],
     }) + [
         "-ltorch_cpu",

@@ -3,7 +3,9 @@
 The wheel installed by tools/setup.sh holds headers (`torch/include`) and
 libraries (`torch/lib`) for CPU and CUDA. CPU builds link libtorch_cpu and
 libc10 only, so they run on machines with no GPU driver; `--config=cuda` adds
-libtorch_cuda and libc10_cuda.
+libtorch_cuda and libc10_cuda, and the CUDA 13 toolkit's runtime headers
+(SEEDVR_CUDA_HOME, default /usr/local/cuda; the wheel's own CUDA headers
+when no toolkit is installed).
 """
 
 def _find_torch(ctx):
@@ -27,16 +29,25 @@ def _libtorch_impl(ctx):
     # the wheel's nvidia-* dependencies carry them.
     cuda_lib = site.get_child("nvidia").get_child("cu13").get_child("lib")
     rpaths = [str(torch.get_child("lib")), str(cuda_lib)]
+    toolkit = ctx.path(ctx.os.environ.get("SEEDVR_CUDA_HOME", "/usr/local/cuda"))
+    if toolkit.get_child("include").get_child("cuda_runtime_api.h").exists:
+        ctx.symlink(toolkit.get_child("include"), "cuda/include")
+        toolkit_lib = toolkit.get_child("lib64")
+    else:
+        ctx.symlink(site.get_child("nvidia").get_child("cu13").get_child("include"), "cuda/include")
+        toolkit_lib = cuda_lib
     ctx.file("BUILD.bazel", ctx.read(ctx.attr.build_file_template).replace(
         "%{rpath_flags}",
         ", ".join(['"-Wl,-rpath,%s"' % p for p in rpaths]),
     ).replace("%{lib_dir}", str(torch.get_child("lib"))).replace(
         "%{cuda_lib_dir}", str(cuda_lib),
+    ).replace(
+        "%{cuda_toolkit_lib_dir}", str(toolkit_lib),
     ))
 
 libtorch_repository = repository_rule(
     implementation = _libtorch_impl,
     attrs = {"build_file_template": attr.label(allow_single_file = True)},
-    environ = ["SEEDVR_TORCH_DIR", "SEEDVR_VENV"],
+    environ = ["SEEDVR_TORCH_DIR", "SEEDVR_VENV", "SEEDVR_CUDA_HOME"],
     local = True,
 )

@@ -63,7 +63,9 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
                         _name_check(loss_type + "::kName", loss, "loss.loss_type"),
                         _name_check(par_type + "::kName", par, "parallelism"),
                         "",
-                        "absl::Status Run%s(const TrainerParams& params) { return RunPreset<%s>(params); }" % (alias, alias),
+                        "absl::StatusOr<std::unique_ptr<TrainingRun>> Build%s(const TrainerParams& params) {" % alias,
+                        "  return BuildPreset<%s>(params);" % alias,
+                        "}",
                         "",
                         "}  // namespace seedvr::train",
                     ]),
@@ -80,11 +82,11 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
              "",
              "namespace seedvr::train {",
              ""] +
-            ["absl::Status Run%s(const TrainerParams& params);" % r[3] for r in rows] +
+            ["absl::StatusOr<std::unique_ptr<TrainingRun>> Build%s(const TrainerParams& params);" % r[3] for r in rows] +
             ["",
              "const std::vector<CompiledTrainer>& CompiledTrainers() {",
              "  static const std::vector<CompiledTrainer> kAll = {"] +
-            ["      {\"%s\", \"%s\", \"%s\", \"%s\", &Run%s}," % (r[0], r[1], r[2], r[3], r[3]) for r in rows] +
+            ["      {\"%s\", \"%s\", \"%s\", \"%s\", &Build%s}," % (r[0], r[1], r[2], r[3], r[3]) for r in rows] +
             ["  };",
              "  return kAll;",
              "}",

@@ -87,7 +87,10 @@ DiTDiscriminatorImpl::DiTDiscriminatorImpl(const DiTDiscriminatorOptions& o) : o
 }
 
 void DiTDiscriminatorImpl::Resample(at::Generator& gen) {
-  seed_ = static_cast<uint64_t>(at::randint(0, int64_t{1} << 62, {1}, gen, at::kLong).item<int64_t>());
+  // Drawn on the generator's device (the training device's stream).
+  seed_ = static_cast<uint64_t>(
+      at::randint(0, int64_t{1} << 62, {1}, gen, at::TensorOptions().dtype(at::kLong).device(gen.device()))
+          .item<int64_t>());
 }
 
 DiscriminatorOutput DiTDiscriminatorImpl::forward(const at::Tensor& x) {

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "seedvr/core/device.h"
+
 namespace seedvr::dit {
 
 MMBlockImpl::MMBlockImpl(const BlockOptions& o) : opt_(o) {
@@ -56,7 +58,7 @@ torch::autograd::variable_list CheckpointedBlockFn::forward(torch::autograd::Aut
   call->needs.clear();
   for (const auto& t : inputs) call->needs.push_back(t.requires_grad());
   ctx->saved_data["call"] = c10::IValue::make_capsule(call);
-  AutocastScope autocast(call->device, call->ctx->bf16);
+  core::AutocastScope autocast(call->device, call->ctx->bf16);
   return call->block->forward(inputs[0], inputs[1], inputs[2], *call->ctx);
 }
 
@@ -70,7 +72,7 @@ torch::autograd::variable_list CheckpointedBlockFn::backward(torch::autograd::Au
   for (size_t i = 0; i < 3; ++i) in[i] = saved[i].detach().requires_grad_(needs[i]);
   std::vector<at::Tensor> outs;
   {
-    AutocastScope autocast(call->device, call->ctx->bf16);
+    core::AutocastScope autocast(call->device, call->ctx->bf16);
     outs = call->block->forward(in[0], in[1], in[2], *call->ctx);
   }
   // Differentiate w.r.t. everything that needs a gradient: the block inputs

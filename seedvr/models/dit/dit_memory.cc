@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include "seedvr/models/dit/dit_shapes.h"
 
@@ -58,6 +59,14 @@ constexpr double kBackwardWorkingSet = 0.5;
 
 }  // namespace
 
+std::vector<Window> DiTLayerWindows(const DiTConfig& c, int64_t layer, const Grid3& grid) {
+  const Grid3 counts = layer < static_cast<int64_t>(c.window.size()) ? c.window[layer] : Grid3{4, 3, 3};
+  const std::string method = layer < static_cast<int64_t>(c.window_method.size())
+                                 ? c.window_method[layer]
+                                 : (layer % 2 == 0 ? "720pwin_by_size_bysize" : "720pswin_by_size_bysize");
+  return MakeWindows(grid, counts, ParseWindowMethod(method).value_or(WindowMethod::kRegular720p));
+}
+
 bool IsBf16Compute(const DiTConfig& c) { return c.compute_dtype == "bfloat16" || c.compute_dtype == "bf16"; }
 
 DiTActivations DiTActivationBytes(const DiTConfig& c, const Grid3& grid, int64_t text, int64_t clips) {
@@ -69,12 +78,7 @@ DiTActivations DiTActivationBytes(const DiTConfig& c, const Grid3& grid, int64_t
   a.block_bytes_per_token = BlockBytesPerToken(c, bf16);
   double blocks = 0;
   for (int64_t i = 0; i < c.num_layers; ++i) {
-    const Grid3 counts = i < static_cast<int64_t>(c.window.size()) ? c.window[i] : Grid3{4, 3, 3};
-    const std::string method = i < static_cast<int64_t>(c.window_method.size())
-                                   ? c.window_method[i]
-                                   : (i % 2 == 0 ? "720pwin_by_size_bysize" : "720pswin_by_size_bysize");
-    const auto m = ParseWindowMethod(method).value_or(WindowMethod::kRegular720p);
-    const int64_t windows = static_cast<int64_t>(MakeWindows(grid, counts, m).size());
+    const int64_t windows = static_cast<int64_t>(DiTLayerWindows(c, i, grid).size());
     a.max_windows = std::max(a.max_windows, windows);
     const bool last = i + 1 == c.num_layers;
     // The last layer's text stream skips the MLP; count it whole (small).
@@ -92,6 +96,38 @@ DiTActivations DiTActivationBytes(const DiTConfig& c, const Grid3& grid, int64_t
   a.checkpointed = clips * (inputs + a.per_block_max + head + working);
   a.per_block_max *= clips;
   return a;
+}
+
+double DiTForwardFlops(const DiTConfig& c, const Grid3& grid, int64_t text, int64_t clips) {
+  const double nv = static_cast<double>(grid[0] * grid[1] * grid[2]);
+  const double nt = static_cast<double>(text);
+  // Each weight matrix multiplies the tokens of the stream it belongs to.
+  double matmul = 0;
+  for (const DiTTensorShape& t : DiTStateDictShapes(c)) {
+    if (t.buffer || t.shape.size() < 2) continue;
+    double numel = 1;
+    for (int64_t d : t.shape) numel *= static_cast<double>(d);
+    const auto has = [&](const char* part) { return t.name.find(part) != std::string::npos; };
+    double tokens = 1;  // the timestep embedding: once per clip
+    if (has(".all.")) {
+      tokens = nv + nt;
+    } else if (has(".txt.") || t.name.rfind("txt_in", 0) == 0) {
+      tokens = nt;
+    } else if (has(".vid.") || t.name.rfind("vid_in", 0) == 0 || t.name.rfind("vid_out", 0) == 0) {
+      tokens = nv;
+    }
+    matmul += 2 * numel * tokens;
+  }
+  // q k^T and p v over each window's video tokens joined with the text.
+  const double inner = static_cast<double>(c.heads * c.head_dim);
+  double attention = 0;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    for (const Window& w : DiTLayerWindows(c, i, grid)) {
+      const double n = static_cast<double>(w.numel()) + nt;
+      attention += 4 * n * n * inner;
+    }
+  }
+  return static_cast<double>(clips) * (matmul + attention);
 }
 
 }  // namespace seedvr::dit

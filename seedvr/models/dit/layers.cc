@@ -2,7 +2,6 @@
 #include "seedvr/models/dit/layers.h"
 
 #include <ATen/ATen.h>
-#include <ATen/autocast_mode.h>
 
 #include <cmath>
 #include <cstdint>
@@ -10,23 +9,6 @@
 #include <vector>
 
 namespace seedvr::dit {
-
-AutocastScope::AutocastScope(c10::DeviceType device, bool enable) : device_(device), active_(enable) {
-  if (!active_) return;
-  prev_enabled_ = at::autocast::is_autocast_enabled(device_);
-  prev_dtype_ = at::autocast::get_autocast_dtype(device_);
-  at::autocast::set_autocast_enabled(device_, true);
-  at::autocast::set_autocast_dtype(device_, at::kBFloat16);
-  at::autocast::increment_nesting();
-}
-
-AutocastScope::~AutocastScope() {
-  if (!active_) return;
-  // Casted weights are cached per autocast region; drop them on exit.
-  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  at::autocast::set_autocast_enabled(device_, prev_enabled_);
-  at::autocast::set_autocast_dtype(device_, prev_dtype_);
-}
 
 RMSNormImpl::RMSNormImpl(int64_t dim, double eps, bool affine) : eps_(eps) {
   if (affine) weight = register_parameter("weight", at::ones({dim}));

@@ -1,6 +1,6 @@
 // Small building blocks of the SeedVR2 DiT: RMSNorm, the vid/txt/shared
 // weight container, AdaSingle modulation, the two MLP types, the timestep
-// embedding, patchify/unpatchify and a bf16 autocast scope.
+// embedding and patchify/unpatchify.
 //
 // Modules follow the LibTorch frontend (`XImpl` + TORCH_MODULE, registered
 // children and parameters) and are registered under the official names, so
@@ -20,23 +20,6 @@
 namespace seedvr::dit {
 
 enum class Stream { kVid, kTxt };
-
-// Enables CPU/CUDA autocast to bf16 for a scope and restores the previous
-// state, like Python's `torch.autocast(device, torch.bfloat16)`. A no-op when
-// `enable` is false, so fp32 stays bit-for-bit the plain computation.
-class AutocastScope {
- public:
-  AutocastScope(c10::DeviceType device, bool enable);
-  ~AutocastScope();
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  c10::DeviceType device_;
-  bool active_;
-  bool prev_enabled_ = false;
-  at::ScalarType prev_dtype_ = at::kBFloat16;
-};
 
 // RMSNorm as apex's FusedRMSNorm computes it: fp32 mean of squares,
 // x * rsqrt(var + eps), then the optional affine weight; result in x's dtype.

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "seedvr/core/device.h"
+
 namespace seedvr::dit {
 
 RopeKind DiTRopeKind(const DiTConfig& c) {
@@ -110,7 +112,7 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
 
   const bool bf16 = c.compute_dtype == "bfloat16" || c.compute_dtype == "bf16";
   const auto device = vid.device();
-  AutocastScope autocast(device.type(), bf16);
+  core::AutocastScope autocast(device.type(), bf16);
   const auto wdtype = vid_in->proj->weight.scalar_type();
 
   // Patchify per sample, then the input projections.

@@ -36,7 +36,34 @@ TEST(MemoryEstimateTest, ParameterPartsAreExactFor3B) {
   // (emb_in.proj_out, 15360 x 2560).
   EXPECT_EQ(e.optimizer, kParams * 8 + 2.0 * 15360 * 2560 * 4);
   EXPECT_EQ(e.vae_params, 250'648'227);
-  EXPECT_EQ(e.vae_weights, 250'648'227.0 * 4);
+  EXPECT_EQ(e.vae_weights, 250'648'227.0 * 2);  // bf16 on a GPU, as the official pipeline runs it
+  EXPECT_EQ(e.host, 0);
+}
+
+// EMA and optimizer offload move exactly their bytes to host memory; the
+// device and precision keys choose the dtypes.
+TEST(MemoryEstimateTest, OffloadAndPrecisionFollowTheConfig) {
+  const config::TrainConfig base = Train3B();
+  constexpr double kParams = 3'391'475'776.0;
+  const MemoryEstimate on_device = Estimate(base);
+  config::TrainConfig c = base;
+  c.training.ema_device = "cpu";
+  c.optimizer.offload = "cpu";
+  const MemoryEstimate offloaded = Estimate(c);
+  EXPECT_EQ(offloaded.ema, 0);
+  EXPECT_EQ(offloaded.optimizer, 0);
+  EXPECT_EQ(offloaded.host, kParams * 4 + kParams * 12);  // EMA; master + two moments
+  EXPECT_DOUBLE_EQ(on_device.total - offloaded.total, on_device.ema + on_device.optimizer);
+  c = base;
+  c.training.vae_precision = "fp32";
+  EXPECT_EQ(Estimate(c).vae_weights, 250'648'227.0 * 4);
+  c = base;
+  c.training.device = "cpu";
+  c.training.precision = "fp32";
+  const MemoryEstimate cpu = Estimate(c);
+  EXPECT_FALSE(cpu.bf16);
+  EXPECT_FALSE(cpu.vae_bf16);
+  EXPECT_EQ(cpu.autocast_weights, 0);
 }
 
 TEST(MemoryEstimateTest, TokensFollowTheClip) {

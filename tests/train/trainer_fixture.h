@@ -1,0 +1,82 @@
+// The tiny training setup the trainer tests share: two short synthetic
+// clips, deterministic text embeddings, and configs/tiny.yaml shrunk to
+// 32x32 crops of 5 frames.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "seedvr/config/config.h"
+#include "seedvr/core/tensor_file.h"
+#include "seedvr/data/synthetic.h"
+#include "seedvr/data/video_writer.h"
+#include "seedvr/testing/fixtures.h"
+#include "seedvr/text/text_embeddings.h"
+#include "seedvr/train/checkpoint.h"
+
+namespace seedvr::train {
+
+class TrainerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    root_ = new std::string(testing::TempDir() + "/trainer_data");
+    std::filesystem::create_directories(*root_ + "/hq");
+    for (int i = 0; i < 2; ++i) {
+      data::SyntheticVideoOptions o;
+      o.width = 96;
+      o.height = 64;
+      o.frames = 6;
+      o.seed = 10 + i;
+      ASSERT_TRUE(data::WriteVideo(*root_ + (i == 0 ? "/hq/a.mp4" : "/hq/b.mkv"), data::MakeSyntheticClip(o)).ok());
+    }
+    ASSERT_TRUE(
+        text::WriteTextEmbeddings(*root_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
+  }
+
+  // configs/tiny.yaml shrunk to 32x32 crops of 5 frames.
+  static config::TrainConfig Config(const std::string& save_dir, std::vector<std::string> overrides = {}) {
+    std::vector<std::string> all = {
+        "data.data_root=" + *root_,     "data.crop_size=[32, 32]",
+        "data.num_workers=1",           "training.text_embeddings=" + *root_ + "/text.safetensors",
+        "training.eval_clips=0",        "checkpoint.save_dir=" + save_dir,
+        "logging.progress_bar=false",   "loss.r1_interval=2",
+        "discriminator.base_channels=8"};
+    all.insert(all.end(), overrides.begin(), overrides.end());
+    auto c = config::LoadTrainConfig("configs/tiny.yaml", all);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return *c;
+  }
+
+  static std::string* root_;
+};
+inline std::string* TrainerTest::root_ = nullptr;
+
+// The tensors of a checkpoint entry ("generator", "ema", ...).
+inline core::TensorList Entry(const core::PyValue& state, const char* key) {
+  auto list = core::ToTensorList(*state.find(key), key);
+  EXPECT_TRUE(list.ok()) << list.status();
+  return list.ok() ? *list : core::TensorList{};
+}
+
+// Both checkpoints hold bitwise-equal weights, EMA and AdamW moments.
+inline void ExpectSameTrainingState(const core::PyValue& a, const core::PyValue& b) {
+  for (const char* key : {"generator", "ema", "discriminator"}) {
+    core::TensorList ta = Entry(a, key), tb = Entry(b, key);
+    ASSERT_EQ(ta.size(), tb.size()) << key;
+    for (size_t i = 0; i < ta.size(); ++i) {
+      EXPECT_TRUE(at::equal(ta[i].tensor, tb[i].tensor)) << key << " " << ta[i].name;
+    }
+  }
+  for (const char* key : {"g_optimizer", "d_optimizer"}) {
+    for (const char* moment : {"exp_avg", "exp_avg_sq"}) {
+      core::TensorList ta = Entry(*a.find(key), moment), tb = Entry(*b.find(key), moment);
+      ASSERT_EQ(ta.size(), tb.size()) << key;
+      for (size_t i = 0; i < ta.size(); ++i) EXPECT_TRUE(at::equal(ta[i].tensor, tb[i].tensor)) << key << " " << moment;
+    }
+  }
+}
+
+}  // namespace seedvr::train
