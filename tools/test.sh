@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Sets up a fresh machine if needed, then builds everything and runs every
-# test that this machine can run (GPU tests are skipped without a GPU).
+# Sets up a fresh machine if needed, then builds everything (CPU, CUDA and
+# fuzz configurations) and runs every CPU test. GPU tests (tag "gpu") run
+# with `bazel test --config=cuda //...` on a GPU machine, or from the bundle
+# of tools/device/pack.sh.
 #   tools/test.sh [extra bazel test flags]
 set -uo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,6 +22,9 @@ status=0
 bazel build //... 2>&1 | tee -a "$log" | grep -E "^(ERROR|FAILED)|error:" ; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 # The libFuzzer targets are built with clang and sanitizers; they must keep building.
 bazel build --config=fuzz //tests/fuzz:all 2>&1 | tee -a "$log" | grep -E "^(ERROR|FAILED)|error:" ; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+# The CUDA build (libtorch_cuda, the CUDA 13 toolkit) compiles and links here
+# too, so it cannot rot on machines without a GPU.
+bazel build --config=cuda //... 2>&1 | tee -a "$log" | grep -E "^(ERROR|FAILED)|error:" ; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 bazel test //... "$@" 2>&1 | tee -a "$log" | grep -E "^//|^Executed|^(ERROR|FAILED)"; [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 
 passed=$(grep -cE "^//.* PASSED" "$log")
