@@ -122,6 +122,16 @@ AutocastScope::~AutocastScope() {
   at::autocast::set_autocast_dtype(device_, prev_dtype_);
 }
 
+CpuBf16Guard::CpuBf16Guard(const c10::Device& device, bool bf16) : active_(device.is_cpu() && bf16) {
+  if (!active_) return;
+  prev_mkldnn_ = at::globalContext().userEnabledMkldnn();
+  at::globalContext().setUserEnabledMkldnn(false);
+}
+
+CpuBf16Guard::~CpuBf16Guard() {
+  if (active_) at::globalContext().setUserEnabledMkldnn(prev_mkldnn_);
+}
+
 std::string DeviceDescription(const c10::Device& device) {
 #ifdef USE_CUDA
   if (device.is_cuda()) {

@@ -73,6 +73,23 @@ class AutocastScope {
   at::ScalarType prev_dtype_ = at::kBFloat16;
 };
 
+// While alive, bf16 work on the CPU runs LibTorch's own convolutions instead
+// of oneDNN's: in LibTorch 2.11, oneDNN's bf16 conv3d weight gradient on the
+// CPU returns garbage (values up to 1e38) from run to run, the family of
+// pytorch/pytorch#163347. Active only for `device` CPU with `bf16`; restores
+// the previous setting when destroyed.
+class CpuBf16Guard {
+ public:
+  CpuBf16Guard(const c10::Device& device, bool bf16);
+  ~CpuBf16Guard();
+  CpuBf16Guard(const CpuBf16Guard&) = delete;
+  CpuBf16Guard& operator=(const CpuBf16Guard&) = delete;
+
+ private:
+  bool active_;
+  bool prev_mkldnn_ = true;
+};
+
 // "NVIDIA H200 (cuda:0)", or "cpu".
 std::string DeviceDescription(const c10::Device& device);
 

@@ -19,6 +19,7 @@ namespace seedvr::train {
 absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, int rank, int world_size) {
   const config::TrainConfig& c = params.config;
   TrainingParts a;
+  a.cpu_bf16 = std::make_unique<core::CpuBf16Guard>(params.device, params.bf16 || params.vae_bf16);
   auto dataset = data::VideoPairDataset::Create(c.data);
   if (!dataset.ok()) return dataset.status();
   a.dataset = *std::move(dataset);

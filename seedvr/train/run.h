@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "seedvr/core/device.h"
 #include "seedvr/data/loader.h"
 #include "seedvr/data/video_pair_dataset.h"
 #include "seedvr/models/dit/nadit.h"
@@ -24,6 +25,7 @@
 namespace seedvr::train {
 
 struct TrainingParts {
+  std::unique_ptr<core::CpuBf16Guard> cpu_bf16;  // safe bf16 kernels on the CPU, for the run's lifetime
   std::unique_ptr<data::VideoPairDataset> dataset;
   std::unique_ptr<data::DataLoader> loader;
   std::unique_ptr<data::VideoPairDataset> eval_dataset;  // empty without training.eval_clips

@@ -17,7 +17,8 @@ cc_library(
         "include/fmt/**/*.h",
         "include/kineto/**/*.h",
     ]) + select({
-        ":cuda": glob(["cuda/include/**/*.h", "cuda/include/**/*.hpp"]),
+        # ATen's CUDA headers include a few .cuh files.
+        ":cuda": glob(["include/ATen/**/*.cuh", "cuda/include/**/*.h", "cuda/include/**/*.hpp"]),
         "//conditions:default": [],
     }),
     defines = [
