@@ -51,6 +51,8 @@ void AdamW::Step() {
     exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
     at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bc2)).add_(options_.eps);
     w.addcdiv_(exp_avg_[i], denom, -options_.lr / bc1);
+    // Asynchronous from pinned memory: the next step's ClipGradNorm
+    // synchronises before `w` is written again.
     if (offload_) p.copy_(w, /*non_blocking=*/p.is_cuda());
   }
 }
