@@ -247,12 +247,16 @@ int main(int argc, char** argv) {
           "[--no-step] [--no-restore]\n%s",
           seedvr::config::TrainCommandLineHelp().c_str());
       return 0;
-    } else if (a == "--steps" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &steps) && steps > 0) {
-      ++i;
-    } else if (a == "--restore" && i + 1 < argc) {
-      std::vector<std::string> d = absl::StrSplit(argv[++i], 'x');
+    } else if (a == "--steps") {
+      if (i + 1 >= argc || !absl::SimpleAtoi(argv[++i], &steps) || steps < 1) {
+        std::fprintf(stderr, "apt_figures: --steps: expected a positive count, got %s\n",
+                     i < argc ? argv[i] : "nothing");
+        return 2;
+      }
+    } else if (a == "--restore") {
+      std::vector<std::string> d = absl::StrSplit(i + 1 < argc ? argv[++i] : "", 'x');
       if (d.size() != 3 || !absl::SimpleAtoi(d[0], &frames) || !absl::SimpleAtoi(d[1], &height) ||
-          !absl::SimpleAtoi(d[2], &width)) {
+          !absl::SimpleAtoi(d[2], &width) || frames < 1 || height < 16 || width < 16) {
         std::fprintf(stderr, "apt_figures: --restore: expected FRAMESxHEIGHTxWIDTH, got %s\n", argv[i]);
         return 2;
       }

@@ -40,23 +40,7 @@ TEST_F(TrainerGpuTest, Bf16StepOnTheGpuKeepsFp32MasterWeights) {
   }
 }
 
-TEST_F(TrainerGpuTest, ResumeOnTheGpuIsBitExact) {
-  const std::vector<std::string> common = {"training.device=cuda", "loss.lambda_ar1=1", "loss.lambda_l1=1",
-                                           "checkpoint.save_every=2"};
-  std::string straight = testing::TempDir() + "/gpu_straight", split = testing::TempDir() + "/gpu_split";
-  auto with = [&](std::vector<std::string> extra) {
-    extra.insert(extra.end(), common.begin(), common.end());
-    return extra;
-  };
-  ASSERT_TRUE(Train(Config(straight, with({"training.max_steps=4"}))).ok());
-  ASSERT_TRUE(Train(Config(split, with({"training.max_steps=2"}))).ok());
-  ASSERT_TRUE(
-      Train(Config(split, with({"training.max_steps=4", "checkpoint.resume=" + CheckpointPath(split, 2)}))).ok());
-  auto a = LoadCheckpoint(FinalCheckpointPath(straight));
-  auto b = LoadCheckpoint(FinalCheckpointPath(split));
-  ASSERT_TRUE(a.ok() && b.ok());
-  ExpectSameTrainingState(*a, *b);
-}
+TEST_F(TrainerGpuTest, ResumeOnTheGpuIsBitExact) { ExpectResumeIsBitExact("gpu", {"training.device=cuda"}); }
 
 TEST_F(TrainerGpuTest, OffloadAndHostEmaTrainOnTheGpu) {
   std::string dir = testing::TempDir() + "/gpu_offload";
