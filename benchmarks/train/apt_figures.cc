@@ -143,7 +143,7 @@ int RunStep(const config::TrainConfig& base, int64_t steps, double rate) {
   }
   const train::TrainerParams& p = selected->second;
   core::ResetPeakAllocatedBytes(p.device);
-  auto run = selected->first->build(p);
+  auto run = selected->first->build(p, nullptr);  // one process
   if (!run.ok()) {
     std::fprintf(stderr, "apt_figures: %s\n", std::string(run.status().message()).c_str());
     return 1;

@@ -115,6 +115,9 @@ void TrainFields(V& v, TrainConfig& c) {
   v.Section("parallel", c.parallel, [](auto& s, ParallelConfig& p) {
     s("sp_size", p.sp_size, InRange<int64_t>(1, 1024));
     s("strategy", p.strategy, OneOf({"ddp", "sharded"}));
+    s("timeout_s", p.timeout_s, InRange<double>(1, 86400));
+    s("wait_timeout_s", p.wait_timeout_s, InRange<double>(1, 86400));
+    s("bucket_mb", p.bucket_mb, InRange<double>(0.0625, 4096));
   });
   v.Section("logging", c.logging, [](auto& s, LoggingConfig& l) {
     s("log_every", l.log_every, AtLeast<int64_t>(1));

@@ -1,41 +1,79 @@
 // Parallelism strategies for the trainer.
 //
+// A strategy owns how work is split across processes: it synchronises
+// gradients (and, in later strategies, shards optimizer state or exchanges
+// attention heads), so the losses and models never see the split.
+//
 // Contract (concept Parallelism):
-//   static constexpr const char* kName;      // as listed by //tools:train
-//   int rank() const; int world_size() const; bool is_main() const;
-//   void AllReduceGradients(std::vector<at::Tensor> params);  // average grads
-//   void Barrier();
-// The trainer calls AllReduceGradients after each backward and before the
-// optimizer step; only the main rank writes checkpoints and logs. Data
-// parallel, sharded and sequence-parallel strategies implement the same
-// contract, so the losses and models never see how work is split.
+//   static constexpr const char* kName;   // parallel.strategy, as //tools:train lists it
+//   P(std::shared_ptr<ProcessGroups> groups, StrategyOptions);  // groups null for one process
+//   int dp_rank() const; int dp_size() const;  // data-parallel position
+//   bool is_main() const;                      // writes logs and checkpoints
+//   // Once per parameter set, before training; the parameters require grad.
+//   void Attach(Role role, std::vector<at::Tensor> params);
+//   // The next backward of `loss` completes this update's gradients of
+//   // `role` (the last micro-batch of a gradient accumulation); after it,
+//   // every rank holds the same, averaged gradients.
+//   void PrepareBackward(Role role, const at::Tensor& loss);
+//   // Replaces each value by its mean over the data-parallel ranks.
+//   absl::Status Average(std::vector<double>& values);
+//   // A barrier that also checks every rank holds the same `value` (a
+//   // weight checksum), waiting at most `timeout`.
+//   absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what);
+//
+// Collective failures either return an error or, inside backward, throw
+// (c10::DistBackendError); the run loop turns both into a stop that names
+// the failed rank (fault.h).
 #pragma once
 
 #include <ATen/core/Tensor.h>
 
+#include <chrono>
 #include <concepts>
+#include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
+
+#include "absl/status/status.h"
+#include "seedvr/parallel/process_groups.h"
 
 namespace seedvr::parallel {
 
+// The parameter sets a trainer updates.
+enum class Role { kGenerator, kDiscriminator };
+
+// Gradient bucketing (parallel.bucket_mb); PyTorch DDP's defaults.
+struct StrategyOptions {
+  int64_t first_bucket_bytes = int64_t{1} << 20;
+  int64_t bucket_bytes = int64_t{25} << 20;
+};
+
 template <class P>
-concept Parallelism = requires(P p, const P cp, std::vector<at::Tensor> params) {
+concept Parallelism = requires(P p, const P cp, std::vector<at::Tensor> params, const at::Tensor& loss,
+                               std::vector<double>& values) {
   { P::kName } -> std::convertible_to<const char*>;
-  { cp.rank() } -> std::convertible_to<int>;
-  { cp.world_size() } -> std::convertible_to<int>;
+  requires std::constructible_from<P, std::shared_ptr<ProcessGroups>, StrategyOptions>;
+  { cp.dp_rank() } -> std::convertible_to<int>;
+  { cp.dp_size() } -> std::convertible_to<int>;
   { cp.is_main() } -> std::convertible_to<bool>;
-  p.AllReduceGradients(params);
-  p.Barrier();
+  p.Attach(Role::kGenerator, params);
+  p.PrepareBackward(Role::kGenerator, loss);
+  { p.Average(values) } -> std::same_as<absl::Status>;
+  { p.Agree(0.0, std::chrono::milliseconds(0), std::string()) } -> std::same_as<absl::Status>;
 };
 
 // One process, one device: nothing to communicate.
 struct SingleProcess {
   static constexpr const char* kName = "single";
-  int rank() const { return 0; }
-  int world_size() const { return 1; }
+  SingleProcess(std::shared_ptr<ProcessGroups>, StrategyOptions) {}
+  int dp_rank() const { return 0; }
+  int dp_size() const { return 1; }
   bool is_main() const { return true; }
-  void AllReduceGradients(const std::vector<at::Tensor>&) {}
-  void Barrier() {}
+  void Attach(Role, std::vector<at::Tensor>) {}
+  void PrepareBackward(Role, const at::Tensor&) {}
+  absl::Status Average(std::vector<double>&) { return absl::OkStatus(); }
+  absl::Status Agree(double, std::chrono::milliseconds, const std::string&) { return absl::OkStatus(); }
 };
 
 static_assert(Parallelism<SingleProcess>);

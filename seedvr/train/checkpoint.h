@@ -8,8 +8,10 @@
 //     (the compiled policies' names), step, d_step,
 //   generator / ema / discriminator: state dicts (generator and EMA under the
 //     official DiT key names),
-//   g_optimizer / d_optimizer: AdamW state, rng: generator states,
-//   loader: data position, config: the resolved YAML.
+//   g_optimizer / d_optimizer: AdamW state,
+//   loader: data position {epoch, index, dp_size}, config: the resolved YAML.
+// Random streams are derived from the seed and the step (training_core.h),
+// so no generator state is kept. Under torchrun rank 0 writes the same files.
 //
 // Beside each, `ema_<step>.pth` / `ema_final.pth` hold the EMA alone: a plain
 // state dict of bf16 tensors under the official DiT key names, the size of

@@ -1,6 +1,5 @@
 #include "seedvr/train/dispatch.h"
 
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -11,11 +10,6 @@
 #include "seedvr/train/run.h"
 
 namespace seedvr::train {
-
-int LaunchWorldSize() {
-  const char* env = std::getenv("WORLD_SIZE");
-  return env != nullptr ? std::atoi(env) : 1;
-}
 
 std::string ParallelismFor(const config::TrainConfig& config, int world_size) {
   if (world_size <= 1 && config.parallel.sp_size == 1) return "single";
@@ -57,16 +51,40 @@ absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(c
                                                ", sp_size=", config.parallel.sp_size, "); compiled:", list));
 }
 
-absl::Status RunTrainer(const CompiledTrainer& trainer, const TrainerParams& params) {
-  auto run = trainer.build(params);
-  if (!run.ok()) return run.status();
-  return RunTrainingLoop(*(*run)->trainer, params, *(*run)->parts);
+absl::StatusOr<std::shared_ptr<parallel::ProcessGroups>> ConnectProcessGroups(const config::TrainConfig& config,
+                                                                              const parallel::LaunchEnv& env,
+                                                                              c10::Device device) {
+  if (env.world_size == 1) return std::shared_ptr<parallel::ProcessGroups>();
+  parallel::GroupOptions o;
+  o.sp_size = static_cast<int>(config.parallel.sp_size);
+  o.device = device;
+  o.timeout = std::chrono::milliseconds(static_cast<int64_t>(config.parallel.timeout_s * 1000));
+  return parallel::ProcessGroups::Create(env, o);
+}
+
+absl::Status RunTrainer(const CompiledTrainer& trainer, TrainerParams params,
+                        std::shared_ptr<parallel::ProcessGroups> groups) {
+  if (groups != nullptr) {
+    params.dp_rank = groups->dp_rank();
+    params.dp_size = groups->dp_size();
+  }
+  try {
+    auto run = trainer.build(params, std::move(groups));
+    if (!run.ok()) return run.status();
+    return RunTrainingLoop(*(*run)->trainer, params, *(*run)->parts);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(parallel::ErrorMessage(e));
+  }
 }
 
 absl::Status Train(const config::TrainConfig& config) {
-  auto selected = SelectTrainer(config, LaunchWorldSize());
+  auto env = parallel::LaunchEnv::FromEnvironment();
+  if (!env.ok()) return env.status();
+  auto selected = SelectTrainer(config, env->world_size);
   if (!selected.ok()) return selected.status();
-  return RunTrainer(*selected->first, selected->second);
+  auto groups = ConnectProcessGroups(config, *env, selected->second.device);
+  if (!groups.ok()) return groups.status();
+  return RunTrainer(*selected->first, selected->second, *groups);
 }
 
 }  // namespace seedvr::train

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "seedvr/config/config.h"
+#include "seedvr/parallel/process_groups.h"
 #include "seedvr/train/params.h"
 
 namespace seedvr::train {
@@ -24,15 +25,14 @@ struct CompiledTrainer {
   const char* loss;           // loss.loss_type
   const char* parallelism;    // strategy, see parallel/parallelism.h
   const char* preset;         // the specialization's name, e.g. PatchHinge
-  // Builds the parts and the specialized trainer, ready to step.
-  absl::StatusOr<std::unique_ptr<TrainingRun>> (*build)(const TrainerParams&);
+  // Builds the parts and the specialized trainer, ready to step; `groups`
+  // is null for one process.
+  absl::StatusOr<std::unique_ptr<TrainingRun>> (*build)(const TrainerParams&,
+                                                        std::shared_ptr<parallel::ProcessGroups> groups);
 };
 
 // Every compiled specialization (generated).
 const std::vector<CompiledTrainer>& CompiledTrainers();
-
-// WORLD_SIZE of a multi-process launch (torchrun), 1 without one.
-int LaunchWorldSize();
 
 // The parallelism a launch gets: "single" without a multi-process launcher.
 std::string ParallelismFor(const config::TrainConfig& config, int world_size);
@@ -42,10 +42,19 @@ std::string ParallelismFor(const config::TrainConfig& config, int world_size);
 absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const config::TrainConfig& config,
                                                                                int world_size);
 
-// Builds `trainer` and runs the training loop (run.h) to params.max_steps.
-absl::Status RunTrainer(const CompiledTrainer& trainer, const TrainerParams& params);
+// The process groups of this launch (parallel.*), on `device`; null for one
+// process. Blocks until every rank has joined.
+absl::StatusOr<std::shared_ptr<parallel::ProcessGroups>> ConnectProcessGroups(const config::TrainConfig& config,
+                                                                              const parallel::LaunchEnv& env,
+                                                                              c10::Device device);
 
-// Selects for LaunchWorldSize() and trains.
+// Builds `trainer` for this rank's place in `groups` (null: one process)
+// and runs the training loop (run.h) to params.max_steps. A collective that
+// fails, inside backward included, comes back as an error.
+absl::Status RunTrainer(const CompiledTrainer& trainer, TrainerParams params,
+                        std::shared_ptr<parallel::ProcessGroups> groups);
+
+// Reads the launch from the environment, selects, connects and trains.
 absl::Status Train(const config::TrainConfig& config);
 
 }  // namespace seedvr::train

@@ -13,6 +13,7 @@
 namespace seedvr::train {
 
 Monitor::Monitor(MonitorOptions options) : options_(std::move(options)) {
+  if (options_.quiet) return;
   std::error_code ec;
   std::filesystem::create_directories(options_.save_dir, ec);
   jsonl_ = std::fopen((options_.save_dir + "/train_log.jsonl").c_str(), options_.append ? "a" : "w");
@@ -25,6 +26,7 @@ Monitor::~Monitor() {
 }
 
 void Monitor::Print(const std::string& line) {
+  if (options_.quiet) return;
   if (tty_) std::printf("\r\033[K");
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
@@ -38,10 +40,12 @@ absl::Status Monitor::Record(int64_t step, const Metrics& metrics) {
       return absl::DataLossError(absl::StrCat("step ", step, ": ", name, " is ", value,
                                               "; training stopped, the last checkpoint is kept"));
     }
+    if (options_.quiet) continue;
     absl::StrAppend(&json, ",\"", name, "\":", absl::StrFormat("%.6g", value));
     absl::StrAppend(&text, " ", name, " ", absl::StrFormat("%.4g", value));
     history_[name].emplace_back(step, value);
   }
+  if (options_.quiet) return absl::OkStatus();
   json += "}\n";
   if (jsonl_ != nullptr) {
     std::fputs(json.c_str(), jsonl_);
@@ -85,6 +89,7 @@ void Monitor::CheckGuide(int64_t step, double d_adv) {
 }
 
 absl::Status Monitor::WritePlot() const {
+  if (options_.quiet) return absl::OkStatus();
   std::string html =
       "<!doctype html><html><head><meta charset=\"utf-8\"><title>seedvr training</title></head>"
       "<body style=\"font-family:sans-serif\"><h2>seedvr training curves</h2>\n";

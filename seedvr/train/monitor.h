@@ -2,7 +2,8 @@
 // progress bar on a TTY, plain lines otherwise), a JSONL log and a loss-curve
 // page (loss_curves.html, inline SVG) in save_dir, and the user's guide's
 // warnings about the discriminator. Non-finite losses are reported as an
-// error so the trainer stops before saving anything bad. No LibTorch here.
+// error so the trainer stops before saving anything bad. Under torchrun only
+// rank 0's monitor writes; the others only check. No LibTorch here.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,7 @@ struct MonitorOptions {
   bool progress_bar = true;       // only on a terminal
   int64_t warn_window = 200;      // steps d_adv must stay out of range before a warning
   bool append = false;            // resuming: keep the existing log
+  bool quiet = false;             // a rank other than 0: check the metrics, write and print nothing
 };
 
 class Monitor {

@@ -34,6 +34,8 @@ absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, con
   p.ema_on_host = c.training.ema_device == "cpu";
   p.optimizer_offload = c.optimizer.offload == "cpu";
   p.parallelism = parallelism;
+  p.bucket_bytes = static_cast<int64_t>(c.parallel.bucket_mb * (1 << 20));
+  p.wait_timeout = std::chrono::milliseconds(static_cast<int64_t>(c.parallel.wait_timeout_s * 1000));
   p.batch_size = c.training.batch_size;
   p.grad_accum = c.training.grad_accum;
   p.d_steps = c.training.d_steps;

@@ -12,6 +12,7 @@
 
 #include <c10/core/Device.h>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -69,6 +70,13 @@ struct TrainerParams {
   bool vae_bf16 = false;           // the frozen VAE's weights and compute
   bool ema_on_host = false;        // training.ema_device: cpu
   bool optimizer_offload = false;  // optimizer.offload: cpu
+
+  // Processes (parallel.*): this rank's data-parallel place, set when the
+  // process groups are built (RunTrainer, dispatch.h).
+  int dp_rank = 0;
+  int dp_size = 1;
+  int64_t bucket_bytes = int64_t{25} << 20;
+  std::chrono::milliseconds wait_timeout{1800000};  // for rank 0's saves and evaluation
 
   // The loop.
   int64_t max_steps = 0;

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "seedvr/models/generator/generator.h"
+#include "seedvr/parallel/parallelism.h"
 #include "seedvr/train/frozen_vae.h"
 #include "seedvr/train/params.h"
 #include "seedvr/train/run.h"
@@ -17,7 +18,8 @@
 namespace seedvr::train {
 
 template <class TrainerT>
-absl::StatusOr<std::unique_ptr<TrainingRun>> BuildPreset(const TrainerParams& params) {
+absl::StatusOr<std::unique_ptr<TrainingRun>> BuildPreset(const TrainerParams& params,
+                                                         std::shared_ptr<parallel::ProcessGroups> groups) {
   using D = typename TrainerT::DiscriminatorType;
   using P = typename TrainerT::ParallelismType;
   auto parts = BuildTrainingParts(params);
@@ -29,7 +31,8 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> BuildPreset(const TrainerParams& pa
   run->parts = std::make_unique<TrainingParts>(*std::move(parts));
   run->trainer =
       std::make_unique<TrainerT>(params, generator::SeedVR2Generator(run->parts->dit, run->parts->text), *std::move(d),
-                                 FrozenVAE(run->parts->vae, params.vae_bf16), run->parts->loader.get(), P{});
+                                 FrozenVAE(run->parts->vae, params.vae_bf16), run->parts->loader.get(),
+                                 P(std::move(groups), parallel::StrategyOptions{.bucket_bytes = params.bucket_bytes}));
   return run;
 }
 

@@ -10,13 +10,14 @@
 #include "seedvr/core/device.h"
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/vae/vae_weights.h"
+#include "seedvr/parallel/fault.h"
 #include "seedvr/text/text_embeddings.h"
 #include "seedvr/train/checkpoint.h"
 #include "seedvr/train/monitor.h"
 
 namespace seedvr::train {
 
-absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, int rank, int world_size) {
+absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params) {
   const config::TrainConfig& c = params.config;
   TrainingParts a;
   a.cpu_bf16 = std::make_unique<core::CpuBf16Guard>(params.device, params.bf16 || params.vae_bf16);
@@ -54,31 +55,52 @@ absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, in
   }
   a.dit->to(params.device);
   a.vae->to(params.device);
-  a.loader = std::make_unique<data::DataLoader>(a.dataset.get(),
-                                                data::LoaderOptions::FromConfig(c.data, rank, world_size));
+  a.loader = std::make_unique<data::DataLoader>(
+      a.dataset.get(), data::LoaderOptions::FromConfig(c.data, params.dp_rank, params.dp_size));
   return a;
 }
 
 absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, TrainingParts& parts) {
   const std::string& dir = p.save_dir;
+  const config::LoggingConfig& log = p.config.logging;
+  const bool main = t.is_main();
+  Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200, /*append=*/!p.resume.empty(),
+                   /*quiet=*/!main});
   if (!p.resume.empty()) {
     auto state = LoadCheckpoint(p.resume);
     if (!state.ok()) return state.status();
-    if (auto s = t.LoadState(*state, p.resume); !s.ok()) return s;
+    auto note = t.LoadState(*state, p.resume);
+    if (!note.ok()) return note.status();
+    monitor.Print(*note);
   }
-  const config::LoggingConfig& log = p.config.logging;
-  Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200, /*append=*/!p.resume.empty()});
-  monitor.Print(absl::StrCat("training ", t.Description(), " on ", core::DeviceDescription(p.device),
+  const std::string ranks = p.dp_size > 1 ? absl::StrCat(" x ", p.dp_size, " data-parallel ranks") : "";
+  monitor.Print(absl::StrCat("training ", t.Description(), " on ", core::DeviceDescription(p.device), ranks,
                              p.bf16 ? " in bf16" : " in fp32", "; ", parts.dataset->size(), " clips; from step ",
                              t.step(), " to ", p.max_steps));
+  // Rank 0 alone evaluates and writes; the others wait for it, then every
+  // rank checks that the weights still agree.
   auto evaluate = [&](const char* when) -> absl::Status {
     if (!parts.eval_loader) return absl::OkStatus();
-    auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
-    if (!r.ok()) return r.status();
-    monitor.Print(absl::StrFormat("eval %s (step %d, %d held-out clips): L1(restored EMA, HQ) = %.5f, "
-                                  "L1(LQ, HQ) = %.5f",
-                                  when, t.step(), r->clips, r->restored_l1, r->lq_l1));
-    return monitor.Record(t.step(), {{"eval_restored_l1", r->restored_l1}, {"eval_lq_l1", r->lq_l1}});
+    if (main) {
+      auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
+      if (!r.ok()) return r.status();
+      monitor.Print(
+          absl::StrFormat("eval %s (step %d, %d held-out clips): L1(restored EMA, HQ) = %.5f, "
+                          "L1(LQ, HQ) = %.5f",
+                          when, t.step(), r->clips, r->restored_l1, r->lq_l1));
+      if (auto s = monitor.Record(t.step(), {{"eval_restored_l1", r->restored_l1}, {"eval_lq_l1", r->lq_l1}});
+          !s.ok()) {
+        return s;
+      }
+    }
+    return t.Sync(p.wait_timeout, absl::StrCat("the evaluation ", when, " training"));
+  };
+  auto save = [&](bool final, int64_t keep_last) -> absl::Status {
+    if (main) {
+      parallel::CheckpointWriteScope writing;  // a stop signal waits for this write
+      if (auto s = SaveCheckpoint(dir, t.step(), final, t.State(), keep_last); !s.ok()) return s;
+    }
+    return t.Sync(p.wait_timeout, absl::StrCat("the checkpoint of step ", t.step()));
   };
   if (auto s = evaluate("before"); !s.ok()) return s;
   while (t.step() < p.max_steps) {
@@ -86,12 +108,12 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     if (!m.ok()) return m.status();
     if (auto s = monitor.Record(t.step(), *m); !s.ok()) return s;  // NaN: stop, keep the last checkpoint
     if (t.step() % p.save_every == 0 && t.step() < p.max_steps) {
-      if (auto s = SaveCheckpoint(dir, t.step(), false, t.State(), p.keep_last); !s.ok()) return s;
+      if (auto s = save(false, p.keep_last); !s.ok()) return s;
       if (auto s = monitor.WritePlot(); !s.ok()) return s;
     }
   }
-  if (auto s = SaveCheckpoint(dir, t.step(), false, t.State(), p.keep_last); !s.ok()) return s;
-  if (auto s = SaveCheckpoint(dir, t.step(), true, t.State(), 0); !s.ok()) return s;
+  if (auto s = save(false, p.keep_last); !s.ok()) return s;
+  if (auto s = save(true, 0); !s.ok()) return s;
   if (auto s = evaluate("after"); !s.ok()) return s;
   monitor.Print(absl::StrCat("saved ", FinalCheckpointPath(dir), "; logs in ", dir, "/train_log.jsonl and ", dir,
                              "/loss_curves.html"));

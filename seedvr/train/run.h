@@ -5,7 +5,10 @@
 //                       frozen VAE, in dependency order, so that a bad file
 //                       fails before any training work
 //   RunTrainingLoop     resume, the held-out evaluation before and after, the
-//                       step loop with logging and atomic checkpoints
+//                       step loop with logging and atomic checkpoints; under
+//                       torchrun rank 0 logs, saves and evaluates while the
+//                       others wait (parallel.wait_timeout_s) and then check
+//                       that every rank holds the same weights
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -35,7 +38,8 @@ struct TrainingParts {
   vae::VideoVAE vae{nullptr};
 };
 
-absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params, int rank = 0, int world_size = 1);
+// The training loader reads this rank's share (params.dp_rank of dp_size).
+absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params);
 
 // A built trainer and the parts it reads (the trainer is destroyed first).
 struct TrainingRun {

@@ -4,7 +4,7 @@
 //   Generator      models/generator/generator.h      (SeedVR2Generator)
 //   Discriminator  models/discriminator/discriminator.h  (patch | video | dit)
 //   Loss           losses/adversarial.h               (non_saturating | hinge | rpgan)
-//   Parallelism    parallel/parallelism.h             (single process today)
+//   Parallelism    parallel/parallelism.h             (single | ddp)
 //
 // One step, as SeedVR2 and APT describe it: HQ and LQ clips are encoded by
 // the frozen VAE; the generator restores x̂ = noise - v at t = 1000; the
@@ -14,6 +14,11 @@
 // generator. This template holds only what depends on the policies (the two
 // updates); batches, optimizers, EMA, checkpoint state and evaluation live
 // in TrainingCore (training_core.h), compiled once.
+//
+// The parallelism strategy sees only parameter sets and losses: before the
+// backward of each update's last micro-batch it is told which set that
+// backward completes (it reduces the gradients during it), and it averages
+// the step's metrics over ranks.
 //
 // TrainerInterface is what the run loop (run.h) drives, so the loop too is
 // compiled once for every specialization.
@@ -54,8 +59,14 @@ class TrainerInterface {
   // One generator update and its discriminator updates; returns the metrics.
   virtual absl::StatusOr<Metrics> Step() = 0;
   virtual core::PyValue State() = 0;
-  virtual absl::Status LoadState(const core::PyValue& state, const std::string& where) = 0;
+  // Returns a line saying what was resumed (TrainingCore::LoadState).
+  virtual absl::StatusOr<std::string> LoadState(const core::PyValue& state, const std::string& where) = 0;
   virtual absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) = 0;
+  // This rank writes logs and checkpoints and evaluates.
+  virtual bool is_main() const = 0;
+  // Waits at most `timeout` for every rank to reach this point and checks
+  // that they hold the same weights.
+  virtual absl::Status Sync(std::chrono::milliseconds timeout, const std::string& what) = 0;
 };
 
 template <class G, class D, class L, class P>
@@ -77,15 +88,22 @@ class Trainer final : public TrainerInterface {
         d_(std::move(discriminator)),
         parallel_(std::move(parallel)),
         core_(std::move(params), {D::Impl::kName, L::kName, P::kName}, g_.NamedParameters(), NamedParametersOf(*d_),
-              std::move(vae), loader) {}
+              std::move(vae), loader) {
+    parallel_.Attach(parallel::Role::kGenerator, Tensors(core_.generator_parameters()));
+    parallel_.Attach(parallel::Role::kDiscriminator, Tensors(core_.discriminator_parameters()));
+  }
 
   std::string Description() const override {
     return std::string(D::Impl::kName) + " discriminator, " + L::kName + " loss, " + P::kName;
   }
   int64_t step() const override { return core_.step(); }
   core::PyValue State() override { return core_.State(); }
-  absl::Status LoadState(const core::PyValue& state, const std::string& where) override {
+  absl::StatusOr<std::string> LoadState(const core::PyValue& state, const std::string& where) override {
     return core_.LoadState(state, where);
+  }
+  bool is_main() const override { return parallel_.is_main(); }
+  absl::Status Sync(std::chrono::milliseconds timeout, const std::string& what) override {
+    return parallel_.Agree(core_.WeightsChecksum(), timeout, what);
   }
   absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) override {
     return core_.Evaluate([this](const at::Tensor& lq, const at::Tensor& noise) { return g_.Restore(lq, noise); },
@@ -108,7 +126,8 @@ class Trainer final : public TrainerInterface {
       Resample();
       core_.ZeroGradDiscriminator();
       const bool r1_due = core_.R1Due();
-      for (const LatentBatch& b : *batches) {
+      for (size_t i = 0; i < batches->size(); ++i) {
+        const LatentBatch& b = (*batches)[i];
         at::Tensor fake;
         {
           torch::NoGradGuard no_grad;
@@ -127,20 +146,21 @@ class Trainer final : public TrainerInterface {
         }
         if (w.ar1 > 0) {
           at::Tensor penalty =
-              losses::ApproximatedPenalty(logits_fn, real_out.logits, real_in, core_.Randn(real_in), w.ar_sigma);
+              losses::ApproximatedPenalty(logits_fn, real_out.logits, real_in, b.Randn(real_in), w.ar_sigma);
           loss = loss + w.ar1 * penalty;
           ar1 += penalty.item<double>() / accum;
         }
         if (w.ar2 > 0) {
           at::Tensor penalty =
-              losses::ApproximatedPenalty(logits_fn, fake_out.logits, fake_in, core_.Randn(fake_in), w.ar_sigma);
+              losses::ApproximatedPenalty(logits_fn, fake_out.logits, fake_in, b.Randn(fake_in), w.ar_sigma);
           loss = loss + w.ar2 * penalty;
           ar2 += penalty.item<double>() / accum;
         }
-        (loss / accum).backward();
+        loss = loss / accum;
+        if (i + 1 == batches->size()) parallel_.PrepareBackward(parallel::Role::kDiscriminator, loss);
+        loss.backward();
         d_adv += adv.item<double>() / accum;
       }
-      parallel_.AllReduceGradients(Tensors(core_.discriminator_parameters()));
       d_norm = core_.StepDiscriminator();
     }
     const double steps = static_cast<double>(p.d_steps);
@@ -150,7 +170,8 @@ class Trainer final : public TrainerInterface {
     Resample();
     core_.ZeroGradGenerator();
     double g_adv = 0, fm = 0, l1 = 0;
-    for (const LatentBatch& b : *batches) {
+    for (size_t i = 0; i < batches->size(); ++i) {
+      const LatentBatch& b = (*batches)[i];
       at::Tensor fake = g_.Restore(b.lq, b.noise);
       discriminator::DiscriminatorOutput fake_out = Judge(core_.DiscriminatorInput(fake));
       discriminator::DiscriminatorOutput real_out;
@@ -168,14 +189,14 @@ class Trainer final : public TrainerInterface {
       at::Tensor rec = (fake - b.hq).abs().mean();
       if (w.l1 > 0) loss = loss + w.l1 * rec;
       l1 += rec.item<double>() / accum;
-      (loss / accum).backward();
+      loss = loss / accum;
+      if (i + 1 == batches->size()) parallel_.PrepareBackward(parallel::Role::kGenerator, loss);
+      loss.backward();
       g_adv += adv.item<double>() / accum;
     }
-    parallel_.AllReduceGradients(Tensors(core_.generator_parameters()));
     const double g_norm = core_.StepGenerator();
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double clips = accum * static_cast<double>(p.batch_size) * parallel_.world_size();
     Metrics m = {{"d_adv", d_adv / steps}, {"g_adv", g_adv}, {"fm", fm}, {"r1", r1}, {"l1", l1}};
     if (w.ar1 > 0) m.emplace_back("ar1", ar1 / steps);
     if (w.ar2 > 0) m.emplace_back("ar2", ar2 / steps);
@@ -183,8 +204,14 @@ class Trainer final : public TrainerInterface {
                        {"d_grad_norm", d_norm},
                        {"g_lr", core_.generator_lr()},
                        {"d_lr", core_.discriminator_lr()},
-                       {"sec_per_step", seconds},
-                       {"clips_per_sec", clips / seconds}});
+                       {"sec_per_step", seconds}});
+    // Means over the ranks: a NaN on any rank reaches every rank's monitor.
+    std::vector<double> values;
+    for (const auto& [name, v] : m) values.push_back(v);
+    if (auto s = parallel_.Average(values); !s.ok()) return s;
+    for (size_t i = 0; i < m.size(); ++i) m[i].second = values[i];
+    const double clips = accum * static_cast<double>(p.batch_size) * parallel_.dp_size();
+    m.emplace_back("clips_per_sec", clips / m.back().second);  // every rank's clips
     return m;
   }
 
@@ -201,7 +228,7 @@ class Trainer final : public TrainerInterface {
 
   // Discriminators with their own randomness draw it once per update.
   void Resample() {
-    if constexpr (discriminator::ResamplingDiscriminator<D>) d_->Resample(core_.rng());
+    if constexpr (discriminator::ResamplingDiscriminator<D>) d_->Resample(core_.shared_rng());
   }
 
   G g_;

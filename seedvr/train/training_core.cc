@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/core/device.h"
 #include "seedvr/data/clip_tensor.h"
+#include "seedvr/data/random.h"
 #include "seedvr/train/checkpoint.h"
 
 namespace seedvr::train {
@@ -23,6 +24,10 @@ core::TensorList Detached(const NamedTensors& params) {
 }
 
 core::PyValue Str(const char* s) { return core::PyValue{std::string(s)}; }
+
+// Seeds of the per-step streams ("shared", "batch").
+constexpr uint64_t kSharedStream = 0x736861726564ull;
+constexpr uint64_t kBatchStream = 0x6261746368ull;
 
 // Copies a checkpoint's state dict `key` into `params`, strictly.
 absl::Status LoadParameters(const core::PyValue& state, const char* key, const NamedTensors& params,
@@ -74,16 +79,21 @@ TrainingCore::TrainingCore(TrainerParams params, PolicyNames policies, NamedTens
       d_params_(std::move(discriminator)),
       vae_(std::move(vae)),
       loader_(loader),
-      rng_(core::SeededGenerator(params_.device, params_.seed)),
+      shared_rng_(core::SeededGenerator(params_.device, params_.seed)),
       g_opt_(g_params_, params_.g_optimizer, params_.optimizer_offload),
       d_opt_(d_params_, params_.d_optimizer, params_.optimizer_offload),
       ema_(g_params_, params_.ema_decay, params_.ema_on_host) {}
 
-const char* TrainingCore::RngKey() const { return params_.device.is_cuda() ? "cuda" : "cpu"; }
+at::Tensor LatentBatch::Randn(const at::Tensor& like) const { return at::randn(like.sizes(), rng, like.options()); }
 
 absl::StatusOr<std::vector<LatentBatch>> TrainingCore::NextBatches() {
+  const auto step = static_cast<uint64_t>(step_);
+  shared_rng_ = core::SeededGenerator(params_.device, data::DeriveSeed({params_.seed, kSharedStream, step}));
   std::vector<LatentBatch> batches;
   for (int64_t a = 0; a < params_.grad_accum; ++a) {
+    const auto global = static_cast<uint64_t>(a * params_.dp_size + params_.dp_rank);
+    at::Generator rng =
+        core::SeededGenerator(params_.device, data::DeriveSeed({params_.seed, kBatchStream, step, global}));
     std::vector<data::Sample> samples;
     for (int64_t i = 0; i < params_.batch_size; ++i) {
       auto s = loader_->Next();
@@ -96,19 +106,17 @@ absl::StatusOr<std::vector<LatentBatch>> TrainingCore::NextBatches() {
       lq.push_back(&s.lq);
     }
     std::optional<at::Generator> sample;
-    if (params_.sample_posterior) sample = rng_;
+    if (params_.sample_posterior) sample = rng;
     auto hq_lat = vae_.Encode(core::ToDevice(data::ClipsToBatch(hq), params_.device), sample);
     if (!hq_lat.ok()) return hq_lat.status();
     auto lq_lat = vae_.Encode(core::ToDevice(data::ClipsToBatch(lq), params_.device), sample);
     if (!lq_lat.ok()) return lq_lat.status();
-    LatentBatch b{*hq_lat, *lq_lat, {}};
-    b.noise = Randn(b.lq);
+    LatentBatch b{*hq_lat, *lq_lat, {}, rng};
+    b.noise = b.Randn(b.lq);
     batches.push_back(std::move(b));
   }
   return batches;
 }
-
-at::Tensor TrainingCore::Randn(const at::Tensor& like) { return at::randn(like.sizes(), rng_, like.options()); }
 
 at::Tensor TrainingCore::DiscriminatorInput(const at::Tensor& latents) {
   return params_.d_input == DiscriminatorInput::kPixel ? vae_.DecodeWithGrad(latents) : latents;
@@ -153,9 +161,10 @@ core::PyValue TrainingCore::State() {
   put("discriminator", core::FromTensorList(Detached(d_params_)));
   put("g_optimizer", g_opt_.State());
   put("d_optimizer", d_opt_.State());
-  put("rng", dict({{RngKey(), core::PyValue{rng_.get_state()}}}));
   const data::LoaderPosition pos = loader_->position();
-  put("loader", dict({{"epoch", core::PyValue{pos.epoch}}, {"index", core::PyValue{pos.index}}}));
+  put("loader", dict({{"epoch", core::PyValue{pos.epoch}},
+                      {"index", core::PyValue{pos.index}},
+                      {"dp_size", core::PyValue{int64_t{params_.dp_size}}}}));
   put("config", core::PyValue{config::DumpTrainConfig(params_.config)});
   // A randomly initialised VAE exists nowhere else: keep it for restoration.
   if (params_.config.training.vae_checkpoint.empty())
@@ -163,7 +172,7 @@ core::PyValue TrainingCore::State() {
   return core::PyValue{d};
 }
 
-absl::Status TrainingCore::LoadState(const core::PyValue& state, const std::string& where) {
+absl::StatusOr<std::string> TrainingCore::LoadState(const core::PyValue& state, const std::string& where) {
   if (auto s = LoadParameters(state, "generator", g_params_, where); !s.ok()) return s;
   if (auto s = LoadParameters(state, "discriminator", d_params_, where); !s.ok()) return s;
   const core::PyValue* ema = state.find("ema");
@@ -178,23 +187,36 @@ absl::Status TrainingCore::LoadState(const core::PyValue& state, const std::stri
   }
   const core::PyValue* step = state.find("step");
   const core::PyValue* d_step = state.find("d_step");
-  const core::PyValue* rng = state.find("rng");
   const core::PyValue* loader = state.find("loader");
-  if (step == nullptr || d_step == nullptr || rng == nullptr || loader == nullptr || loader->find("epoch") == nullptr ||
+  if (step == nullptr || d_step == nullptr || loader == nullptr || loader->find("epoch") == nullptr ||
       loader->find("index") == nullptr) {
-    return absl::InvalidArgumentError(where + ": step, d_step, rng or loader entries missing");
-  }
-  const core::PyValue* rng_state = rng->find(RngKey());
-  if (rng_state == nullptr) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        where, ": no '", RngKey(), "' random state; the run was saved on ",
-        "another kind of device, and this run uses ", params_.device.str(), " (set training.device to match)"));
+    return absl::InvalidArgumentError(where + ": step, d_step or loader entries missing");
   }
   step_ = std::get<int64_t>(step->v);
   d_step_ = std::get<int64_t>(d_step->v);
-  rng_.set_state(std::get<at::Tensor>(rng_state->v));
-  loader_->Restore({std::get<int64_t>(loader->find("epoch")->v), std::get<int64_t>(loader->find("index")->v)});
-  return absl::OkStatus();
+  std::string note = absl::StrCat("resumed ", where, " at step ", step_);
+  const int64_t epoch = std::get<int64_t>(loader->find("epoch")->v);
+  int64_t index = std::get<int64_t>(loader->find("index")->v);
+  const core::PyValue* saved = loader->find("dp_size");
+  const int64_t saved_ranks = saved != nullptr ? std::get<int64_t>(saved->v) : 1;
+  if (saved_ranks != params_.dp_size) {
+    // The same global position in the epoch, split over the new ranks.
+    const int64_t global = index * saved_ranks;
+    index = global / params_.dp_size;
+    absl::StrAppend(&note, "; it was saved with ", saved_ranks, " data-parallel ranks and continues on ",
+                    params_.dp_size, ": the sampler re-splits epoch ", epoch, " from clip ", index * params_.dp_size,
+                    " of its order (was ", global, ")");
+  }
+  loader_->Restore({epoch, index});
+  return note;
+}
+
+double TrainingCore::WeightsChecksum() const {
+  torch::NoGradGuard no_grad;
+  double sum = 0;
+  for (const auto& [name, p] : g_params_) sum += p.sum(at::kDouble).item<double>();
+  for (const core::NamedTensor& w : ema_.weights()) sum += w.tensor.sum(at::kDouble).item<double>();
+  return sum;
 }
 
 absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader,

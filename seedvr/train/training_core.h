@@ -5,9 +5,14 @@
 // held-out evaluation. Trainer<G, D, L, P> (trainer.h) owns one and adds
 // only the policy-dependent discriminator and generator updates.
 //
-// Everything random draws from one generator on the training device, seeded
-// by training.seed and saved in checkpoints (rng: {"cpu"} or {"cuda"}), so
-// N steps equal N/2 + resume + N/2 bit for bit on one device. Models,
+// Randomness is a function of (training.seed, step, clip), not of history:
+// each micro-batch draws its posterior samples, noise and penalty
+// perturbations from its own generator on the training device, seeded by
+// the step and the micro-batch's place in the global batch (micro-batch a
+// of data-parallel rank r is number a * dp_size + r), and what every rank
+// must share (a discriminator's resampling) comes from one per-step
+// generator. So N steps equal N/2 + resume + N/2 bit for bit, and two
+// data-parallel ranks draw what one process with grad_accum 2 draws. Models,
 // batches, noise and losses live on params.device; clips reach it through
 // pinned memory and asynchronous copies.
 #pragma once
@@ -39,9 +44,13 @@ namespace seedvr::train {
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 // One batch of training clips as latents [B, 16, T', h, w], with the
-// generator's input noise.
+// generator's input noise and the batch's own random stream.
 struct LatentBatch {
   at::Tensor hq, lq, noise;
+  at::Generator rng;
+
+  // Standard normal noise shaped like `like`, from the batch's stream.
+  at::Tensor Randn(const at::Tensor& like) const;
 };
 
 // L1 distances on held-out clips: how far the EMA generator's restorations
@@ -75,15 +84,14 @@ class TrainingCore {
 
   const TrainerParams& params() const { return params_; }
   int64_t step() const { return step_; }
-  at::Generator& rng() { return rng_; }
+  // This step's stream shared by every rank (NextBatches reseeds it).
+  at::Generator& shared_rng() { return shared_rng_; }
   const NamedTensors& generator_parameters() const { return g_params_; }
   const NamedTensors& discriminator_parameters() const { return d_params_; }
 
   // grad_accum batches of batch_size clips from the loader, encoded by the
-  // frozen VAE, each with fresh noise.
+  // frozen VAE, each with fresh noise; starts the step's random streams.
   absl::StatusOr<std::vector<LatentBatch>> NextBatches();
-  // Standard normal noise shaped like `like`, from the seeded stream.
-  at::Tensor Randn(const at::Tensor& like);
   // What the discriminator judges: the latents, or pixels decoded by the
   // frozen VAE with gradients to the latents.
   at::Tensor DiscriminatorInput(const at::Tensor& latents);
@@ -101,7 +109,13 @@ class TrainingCore {
 
   // Everything needed to continue exactly (layout: checkpoint.h).
   core::PyValue State();
-  absl::Status LoadState(const core::PyValue& state, const std::string& where);
+  // Returns a line saying what was resumed; when the checkpoint was saved
+  // with another number of data-parallel ranks, the sampler re-splits the
+  // epoch at the same global position and the line says so.
+  absl::StatusOr<std::string> LoadState(const core::PyValue& state, const std::string& where);
+  // A checksum of the generator and EMA weights: equal on every rank of a
+  // healthy data-parallel run.
+  double WeightsChecksum() const;
 
   // Mean L1 to the HQ latents over `clips` samples of `eval_loader`, for the
   // EMA restoration (`restore(lq, noise)` run with the EMA weights swapped
@@ -112,14 +126,12 @@ class TrainingCore {
   absl::StatusOr<EvalResult> Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader, int64_t clips);
 
  private:
-  const char* RngKey() const;  // the checkpoint's rng entry for this device
-
   TrainerParams params_;
   PolicyNames policies_;
   NamedTensors g_params_, d_params_;
   FrozenVAE vae_;
   data::DataLoader* loader_;
-  at::Generator rng_;
+  at::Generator shared_rng_;
   AdamW g_opt_;
   AdamW d_opt_;
   Ema ema_;

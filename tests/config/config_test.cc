@@ -64,6 +64,8 @@ TEST(Config, OutOfRangeValuesAreRejected) {
   ExpectError(ParseTrainConfig("optimizer:\n  g_lr: -1\n"), {"optimizer.g_lr"});
   ExpectError(ParseTrainConfig("data:\n  crop_size: [250, 256]\n"), {"data.crop_size", "multiples of 16"});
   ExpectError(ParseTrainConfig("parallel:\n  sp_size: 3\n"), {"parallel.sp_size", "divisor of model.heads (20)"});
+  ExpectError(ParseTrainConfig("parallel:\n  timeout_s: 0\n"), {"parallel.timeout_s"});
+  ExpectError(ParseTrainConfig("parallel:\n  bucket_mb: -1\n"), {"parallel.bucket_mb"});
   ExpectError(ParseTrainConfig("model:\n  heads: 10\n"), {"model.heads", "vid_dim"});
   ExpectError(ParseTrainConfig("model:\n  num_layers: 4\n  window: [[4, 3, 3]]\n"), {"model.window", "one entry per layer (4)"});
 }

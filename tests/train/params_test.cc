@@ -28,7 +28,11 @@ void ExpectError(const config::TrainConfig& c, const std::vector<std::string>& p
 TEST(Lowering, UnknownPoliciesListWhatIsCompiled) {
   ExpectError(Tiny({"discriminator.type=stylegan"}), {"discriminator.type", "patch, video, dit", "stylegan"});
   ExpectError(Tiny({"loss.loss_type=wasserstein"}), {"loss.loss_type", "non_saturating, hinge, rpgan", "wasserstein"});
-  ExpectError(Tiny({}), {"parallelism=ddp", "compiled:"}, /*world_size=*/2);
+  ExpectError(Tiny({"parallel.strategy=sharded"}), {"parallelism=sharded", "compiled:"}, /*world_size=*/2);
+  ExpectError(Tiny({"parallel.sp_size=2"}), {"parallelism=sequence", "compiled:"}, /*world_size=*/2);
+  auto ddp = SelectTrainer(Tiny({}), 2);
+  ASSERT_TRUE(ddp.ok()) << ddp.status();
+  EXPECT_EQ(std::string(ddp->first->preset), "PatchNonSaturatingDDP");
 }
 
 TEST(Lowering, DiscriminatorTraitsAndKeys) {

@@ -36,10 +36,22 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
       Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
                    std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
                    (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0"});
-  auto selected = SelectTrainer(c, 1);
+  // Multi-process strategies run here as a world of one rank (real c10d
+  // groups, with rank 0 serving the store); tests/train:torchrun_test runs
+  // them on two.
+  const bool multi_process = std::string(t.parallelism) != "single";
+  auto selected = SelectTrainer(c, multi_process ? 2 : 1);
   ASSERT_TRUE(selected.ok()) << selected.status();
   EXPECT_EQ(std::string(selected->first->preset), t.preset);
-  ASSERT_TRUE(RunTrainer(*selected->first, selected->second).ok()) << t.preset;
+  std::shared_ptr<parallel::ProcessGroups> groups;
+  if (multi_process) {
+    parallel::LaunchEnv one;
+    one.master_port = 0;  // any free port
+    auto created = parallel::ProcessGroups::Create(one, {});
+    ASSERT_TRUE(created.ok()) << created.status();
+    groups = *created;
+  }
+  ASSERT_TRUE(RunTrainer(*selected->first, selected->second, groups).ok()) << t.preset;
   auto state = LoadCheckpoint(FinalCheckpointPath(dir));
   ASSERT_TRUE(state.ok()) << state.status();
   EXPECT_EQ(std::get<int64_t>(state->find("step")->v), 2);
@@ -167,9 +179,16 @@ TEST_F(TrainerTest, BadInputsFailBeforeTraining) {
   auto resume = Train(Config(dir, {"checkpoint.resume=" + testing::FixturePath("dit3b_a/weights.pth")}));
   ASSERT_FALSE(resume.ok());
   EXPECT_NE(resume.message().find("not a seedvr training checkpoint"), std::string::npos) << resume;
+  // A multi-process launch without its rendezvous, and a parallelism no
+  // trainer is compiled for, stop before connecting to anything.
   setenv("WORLD_SIZE", "2", 1);
-  auto parallel = Train(Config(dir));
-  unsetenv("WORLD_SIZE");
+  auto no_store = Train(Config(dir));
+  ASSERT_FALSE(no_store.ok());
+  EXPECT_NE(no_store.message().find("MASTER_ADDR"), std::string::npos) << no_store;
+  setenv("MASTER_ADDR", "127.0.0.1", 1);
+  setenv("MASTER_PORT", "1", 1);
+  auto parallel = Train(Config(dir, {"parallel.sp_size=2"}));
+  for (const char* v : {"WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"}) unsetenv(v);
   ASSERT_FALSE(parallel.ok());
   EXPECT_NE(parallel.message().find("compiled:"), std::string::npos) << parallel;
   EXPECT_FALSE(std::filesystem::exists(FinalCheckpointPath(dir)));

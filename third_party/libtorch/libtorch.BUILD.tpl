@@ -18,7 +18,12 @@ cc_library(
         "include/kineto/**/*.h",
     ]) + select({
         # ATen's CUDA headers include a few .cuh files.
-        ":cuda": glob(["include/ATen/**/*.cuh", "cuda/include/**/*.h", "cuda/include/**/*.hpp"]),
+        ":cuda": glob([
+            "include/ATen/**/*.cuh",
+            "cuda/include/**/*.h",
+            "cuda/include/**/*.hpp",
+            "nccl/include/**/*.h",
+        ]),
         "//conditions:default": [],
     }),
     defines = [
@@ -31,7 +36,10 @@ cc_library(
         "include",
         "include/torch/csrc/api/include",
     ] + select({
-        ":cuda": ["cuda/include"],
+        ":cuda": [
+            "cuda/include",
+            "nccl/include",
+        ],
         "//conditions:default": [],
     }),
     linkopts = [

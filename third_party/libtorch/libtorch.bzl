@@ -5,7 +5,7 @@ libraries (`torch/lib`) for CPU and CUDA. CPU builds link libtorch_cpu and
 libc10 only, so they run on machines with no GPU driver; `--config=cuda` adds
 libtorch_cuda and libc10_cuda, and the CUDA 13 toolkit's runtime headers
 (SEEDVR_CUDA_HOME, default /usr/local/cuda; the wheel's own CUDA headers
-when no toolkit is installed).
+when no toolkit is installed), and the wheel's NCCL headers.
 """
 
 def _find_torch(ctx):
@@ -36,6 +36,10 @@ def _libtorch_impl(ctx):
     else:
         ctx.symlink(site.get_child("nvidia").get_child("cu13").get_child("include"), "cuda/include")
         toolkit_lib = cuda_lib
+
+    # NCCL's headers for ProcessGroupNCCL.hpp: the wheel's own NCCL, whose
+    # version macros must match the libtorch_cuda it was built with.
+    ctx.symlink(site.get_child("nvidia").get_child("nccl").get_child("include"), "nccl/include")
     ctx.file("BUILD.bazel", ctx.read(ctx.attr.build_file_template).replace(
         "%{rpath_flags}",
         ", ".join(['"-Wl,-rpath,%s"' % p for p in rpaths]),

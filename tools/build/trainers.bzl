@@ -3,7 +3,7 @@
 `seedvr_trainers` takes the one list of policies (seedvr/train/BUILD.bazel)
 and generates, for every discriminator x loss x parallelism:
   - a translation unit `trainer_<Alias>.cc` that includes only its own
-    discriminator's header, names the specialization `<Alias>` and defines
+    discriminator's and parallelism's headers, names the specialization `<Alias>` and defines
     `Run<Alias>`; static_asserts tie each config string to the policy's kName;
   - one row of the trainer registry (`CompiledTrainers()`, dispatch.h);
 and, per discriminator, one row of `CompiledDiscriminators()`
@@ -18,7 +18,9 @@ Policies:
   discriminators: (discriminator.type, alias, C++ type, library); the header
                   is the library's `<package>/<name>.h`
   losses:         (loss.loss_type, alias, C++ type); seedvr/losses/adversarial.h
-  parallelisms:   (strategy, alias, C++ type); seedvr/parallel/parallelism.h
+  parallelisms:   (strategy, alias, C++ type, library); the header is the
+                  library's `<package>/<name>.h` (parallel/parallelism.h
+                  states the contract)
 C++ types are relative to namespace seedvr.
 discriminator_api_deps and dispatch_deps: what discriminators.cc and
 dispatch.cc need besides the generated parts.
@@ -43,7 +45,7 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
     for (disc, disc_alias, disc_type, disc_lib) in discriminators:
         trainer_deps.append(disc_lib)
         for (loss, loss_alias, loss_type) in losses:
-            for (par, par_alias, par_type) in parallelisms:
+            for (par, par_alias, par_type, par_lib) in parallelisms:
                 alias = disc_alias + loss_alias + par_alias
                 out = "trainer_%s.cc" % alias
                 native.genrule(
@@ -54,6 +56,7 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
                         "#include <string_view>",
                         "",
                         "#include \"%s\"" % _header(disc_lib),
+                        "#include \"%s\"" % _header(par_lib),
                         "#include \"seedvr/train/preset.h\"",
                         "",
                         "namespace seedvr::train {",
@@ -63,8 +66,9 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
                         _name_check(loss_type + "::kName", loss, "loss.loss_type"),
                         _name_check(par_type + "::kName", par, "parallelism"),
                         "",
-                        "absl::StatusOr<std::unique_ptr<TrainingRun>> Build%s(const TrainerParams& params) {" % alias,
-                        "  return BuildPreset<%s>(params);" % alias,
+                        "absl::StatusOr<std::unique_ptr<TrainingRun>> Build%s(const TrainerParams& params," % alias,
+                        "    std::shared_ptr<parallel::ProcessGroups> groups) {",
+                        "  return BuildPreset<%s>(params, std::move(groups));" % alias,
                         "}",
                         "",
                         "}  // namespace seedvr::train",
@@ -82,7 +86,7 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
              "",
              "namespace seedvr::train {",
              ""] +
-            ["absl::StatusOr<std::unique_ptr<TrainingRun>> Build%s(const TrainerParams& params);" % r[3] for r in rows] +
+            ["absl::StatusOr<std::unique_ptr<TrainingRun>> Build%s(const TrainerParams& params, std::shared_ptr<parallel::ProcessGroups> groups);" % r[3] for r in rows] +
             ["",
              "const std::vector<CompiledTrainer>& CompiledTrainers() {",
              "  static const std::vector<CompiledTrainer> kAll = {"] +
@@ -131,5 +135,5 @@ def seedvr_trainers(name, discriminators, losses, parallelisms, discriminator_ap
         name = name,
         srcs = ["dispatch.cc"] + trainer_srcs + ["%s_registry.cc" % name],
         hdrs = ["dispatch.h"],
-        deps = [name + "_discriminators", ":preset"] + dispatch_deps + trainer_deps,
+        deps = [name + "_discriminators", ":preset"] + dispatch_deps + trainer_deps + [p[3] for p in parallelisms],
     )

@@ -10,6 +10,8 @@
 #      card's measured bf16 rate; again with the EMA and optimizer offloaded
 #   3. estimate_memory for both, to hold against the measured peaks
 #   4. one-step restoration of a 33-frame 720p clip at the 3B shape
+#   5. the data-parallel gradient all-reduce (allreduce_benchmark) on NCCL,
+#      one rank per GPU, under torchrun from $SEEDVR_PYTHON (default python3)
 # With --cpu (no GPU) the same binaries run on the CPU at the tiny config,
 # which checks that the bundle is complete.
 #
@@ -76,6 +78,8 @@ if [ "$cpu" -eq 1 ]; then
   step apt_step_offload bin/apt_figures "${tiny[@]}" --steps 1 --no-restore \
     --set optimizer.offload=cpu --set training.ema_device=cpu
   step estimate bin/estimate_memory --config configs/tiny.yaml --set training.device=cpu
+  step allreduce "${SEEDVR_PYTHON:-python3}" -m torch.distributed.run --standalone --nproc-per-node=2 --no-python \
+    bin/allreduce_benchmark --benchmark_filter=tiny
 else
   step apt_step bin/apt_figures --config configs/train.yaml --set training.device=cuda --steps 3 \
     --restore 33x720x1280
@@ -84,6 +88,9 @@ else
   step estimate bin/estimate_memory --config configs/train.yaml --card_gb 80
   step estimate_offload bin/estimate_memory --config configs/train.yaml --card_gb 80 \
     --set optimizer.offload=cpu --set training.ema_device=cpu
+  # NCCL on the host's GPUs, one rank per GPU.
+  step allreduce "${SEEDVR_PYTHON:-python3}" -m torch.distributed.run --standalone --nproc-per-node="$(nvidia-smi -L | wc -l)" \
+    --no-python bin/allreduce_benchmark
 fi
 echo "check.sh: $([ $status -eq 0 ] && echo all passed || echo FAILURES above); logs in $out"
 exit $status

@@ -1,0 +1,53 @@
+// Data-parallel training (strategy "ddp") on c10d. Every rank holds the
+// whole generator and discriminator and trains on its own clips. Gradients
+// are averaged by c10d's Reducer, the engine of PyTorch's
+// DistributedDataParallel: parameters are grouped into buckets (1 MiB first,
+// then parallel.bucket_mb, in reverse registration order, roughly the order
+// backward produces them) and each bucket's all-reduce starts as soon as its
+// gradients are ready, overlapping the rest of the backward pass. Parameters
+// are broadcast from rank 0 when attached, so every rank starts from the same
+// weights and, stepping on the same averaged gradients, keeps them (and the
+// EMA) identical; Agree checks that at every checkpoint.
+//
+// Gradient accumulation: only the last micro-batch's backward reduces
+// (PrepareBackward), as DDP's no_sync does for the others. Parameters that a
+// step leaves without a gradient are found from the loss's graph (DDP's
+// find_unused_parameters), so discriminators with unused heads work.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <torch/csrc/distributed/c10d/reducer.hpp>
+
+#include "seedvr/parallel/parallelism.h"
+
+namespace seedvr::parallel {
+
+class DataParallel {
+ public:
+  static constexpr const char* kName = "ddp";
+
+  // `groups` must not be null.
+  DataParallel(std::shared_ptr<ProcessGroups> groups, StrategyOptions options);
+  DataParallel(DataParallel&&) noexcept;
+  DataParallel& operator=(DataParallel&&) noexcept;
+  ~DataParallel();
+
+  int dp_rank() const { return groups_->dp_rank(); }
+  int dp_size() const { return groups_->dp_size(); }
+  bool is_main() const { return groups_->is_main(); }
+
+  void Attach(Role role, std::vector<at::Tensor> params);
+  void PrepareBackward(Role role, const at::Tensor& loss);
+  absl::Status Average(std::vector<double>& values);
+  absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what);
+
+ private:
+  std::shared_ptr<ProcessGroups> groups_;
+  StrategyOptions options_;
+  std::array<std::unique_ptr<c10d::Reducer>, 2> reducers_;  // by Role
+};
+
+static_assert(Parallelism<DataParallel>);
+
+}  // namespace seedvr::parallel

@@ -1,0 +1,140 @@
+// Training under torchrun with two real ranks (Gloo on the CPU), through
+// //tools:train: two data-parallel ranks equal one process fed both ranks'
+// clips, a torchrun run resumes bit for bit and continues on another world
+// size, and a killed rank stops every rank with a message naming it.
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "seedvr/testing/processes.h"
+#include "tests/train/trainer_fixture.h"
+
+namespace seedvr::train {
+namespace {
+
+class TorchrunTest : public TrainerTest {
+ protected:
+  // torchrun --standalone --nproc-per-node=2 --no-python tools/train
+  //   --config configs/tiny.yaml --set <Overrides(save_dir, extra)>,
+  // output to `log`; `env` is added to the launch's environment.
+  static pid_t Launch(const std::string& save_dir, const std::vector<std::string>& extra, const std::string& log,
+                      const std::vector<std::string>& env = {}) {
+    std::vector<std::string> argv = {testing::Python(),    "-m",          "torch.distributed.run", "--standalone",
+                                     "--nproc-per-node=2", "--no-python", "tools/train",           "--config",
+                                     "configs/tiny.yaml"};
+    for (const std::string& o : Overrides(save_dir, extra)) argv.insert(argv.end(), {"--set", o});
+    return testing::Spawn(argv, env, log);
+  }
+
+  static void Torchrun(const std::string& save_dir, const std::vector<std::string>& extra) {
+    const std::string log = save_dir + ".log";
+    pid_t pid = Launch(save_dir, extra, log);
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(testing::WaitExit(pid, std::chrono::seconds(240)), 0) << testing::ReadText(log);
+  }
+};
+
+// ‖a - b‖ / ‖b‖ of every tensor of a checkpoint entry.
+void ExpectClose(const core::PyValue& a, const core::PyValue& b, const char* key, double tolerance) {
+  core::TensorList ta = Entry(a, key), tb = Entry(b, key);
+  ASSERT_EQ(ta.size(), tb.size()) << key;
+  for (size_t i = 0; i < ta.size(); ++i) {
+    const double err = (ta[i].tensor - tb[i].tensor).norm().item<double>() / tb[i].tensor.norm().item<double>();
+    EXPECT_LT(err, tolerance) << key << " " << ta[i].name;
+  }
+}
+
+TEST_F(TorchrunTest, TwoRanksEqualOneProcessFedBothRanksClips) {
+  const std::vector<std::string> common = {"training.max_steps=3", "loss.lambda_ar1=1", "loss.lambda_l1=1",
+                                           "checkpoint.save_every=3"};
+  const std::string two = testing::TempDir() + "/dp_two_ranks";
+  const std::string one = testing::TempDir() + "/dp_one_process";
+  Torchrun(two, common);
+  // One process takes both ranks' clips as two accumulated micro-batches.
+  std::vector<std::string> accumulated = common;
+  accumulated.push_back("training.grad_accum=2");
+  ASSERT_TRUE(Train(Config(one, accumulated)).ok());
+  auto a = LoadCheckpoint(FinalCheckpointPath(two));
+  auto b = LoadCheckpoint(FinalCheckpointPath(one));
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (const char* key : {"generator", "ema", "discriminator"}) ExpectClose(*a, *b, key, 1e-6);
+}
+
+TEST_F(TorchrunTest, ResumesBitForBitAndContinuesOnAnotherWorldSize) {
+  const std::string straight = testing::TempDir() + "/torchrun_straight";
+  const std::string split = testing::TempDir() + "/torchrun_split";
+  const std::vector<std::string> common = {"loss.lambda_ar1=1", "checkpoint.save_every=2"};
+  auto with = [&](std::vector<std::string> more) {
+    more.insert(more.end(), common.begin(), common.end());
+    return more;
+  };
+  Torchrun(straight, with({"training.max_steps=4"}));
+  Torchrun(split, with({"training.max_steps=2"}));
+  Torchrun(split, with({"training.max_steps=4", "checkpoint.resume=" + CheckpointPath(split, 2)}));
+  auto a = LoadCheckpoint(FinalCheckpointPath(straight));
+  auto b = LoadCheckpoint(FinalCheckpointPath(split));
+  ASSERT_TRUE(a.ok() && b.ok());
+  ExpectSameTrainingState(*a, *b);
+  // Rank 0 wrote the same files a single process writes; the EMA loads in
+  // PyTorch as a bf16 state dict.
+  const std::string check = testing::TempDir() + "/ema_check.log";
+  pid_t py = testing::Spawn({testing::Python(), "-c",
+                             "import sys, torch; sd = torch.load(sys.argv[1], weights_only=True); "
+                             "assert len(sd) > 0 and all(v.dtype == torch.bfloat16 for v in sd.values())",
+                             FinalEmaPath(straight)},
+                            {}, check);
+  EXPECT_EQ(testing::WaitExit(py, std::chrono::seconds(120)), 0) << testing::ReadText(check);
+  // One process continues the two-rank run and says how it re-splits.
+  ::testing::internal::CaptureStdout();
+  absl::Status resumed =
+      Train(Config(split, with({"training.max_steps=3", "checkpoint.resume=" + CheckpointPath(split, 2)})));
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(resumed.ok()) << resumed;
+  EXPECT_NE(out.find("saved with 2 data-parallel ranks and continues on 1"), std::string::npos) << out;
+}
+
+TEST_F(TorchrunTest, KillingARankStopsEveryRankNamingIt) {
+  const std::string dir = testing::TempDir() + "/torchrun_kill";
+  const std::string log = dir + ".log";
+  const std::string tag = "SEEDVR_TEST_RUN=kill" + std::to_string(::getpid());
+  pid_t torchrun =
+      Launch(dir, {"training.max_steps=100000", "checkpoint.save_every=1", "checkpoint.keep_last=2"}, log, {tag});
+  ASSERT_GT(torchrun, 0);
+  // Wait for two steps, then kill rank 1 mid-run.
+  const auto started = std::chrono::steady_clock::now();
+  auto steps = [&] {
+    const std::string jsonl = testing::ReadText(dir + "/train_log.jsonl");
+    return std::count(jsonl.begin(), jsonl.end(), '\n');
+  };
+  while (steps() < 2 && std::chrono::steady_clock::now() - started < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(steps(), 2) << testing::ReadText(log);
+  std::vector<pid_t> rank1 = testing::FindProcesses({tag, "RANK=1"});
+  ASSERT_EQ(rank1.size(), 1u);
+  ::kill(rank1[0], SIGKILL);
+  const auto killed = std::chrono::steady_clock::now();
+  const int code = testing::WaitExit(torchrun, std::chrono::seconds(90));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  const std::string out = testing::ReadText(log);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(code, -1) << "torchrun still ran 90 s after the kill\n" << out;
+  EXPECT_LT(seconds, 60) << out;
+  EXPECT_NE(out.find("train: rank 0: "), std::string::npos) << out;
+  EXPECT_NE(out.find("rank 1 stopped responding"), std::string::npos) << out;
+  // Every checkpoint left is complete; no partial file stays behind.
+  auto saved = ListCheckpoints(dir);
+  ASSERT_FALSE(saved.empty());
+  for (const auto& [step, path] : saved) EXPECT_TRUE(LoadCheckpoint(path).ok()) << path;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
+}  // namespace
+}  // namespace seedvr::train
