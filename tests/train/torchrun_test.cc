@@ -1,10 +1,11 @@
 // Training under torchrun with two real ranks (Gloo on the CPU), through
 // //tools:train: two data-parallel ranks equal one process fed both ranks'
 // clips, a torchrun run resumes bit for bit and continues on another world
-// size, and a killed rank stops every rank with a message naming it.
+// size, and a killed or hung rank stops every rank with a message naming it.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -18,7 +19,7 @@ namespace seedvr::train {
 namespace {
 
 class TorchrunTest : public TrainerTest {
- protected:
+ public:
   // torchrun --standalone --nproc-per-node=2 --no-python tools/train
   //   --config configs/tiny.yaml --set <Overrides(save_dir, extra)>,
   // output to `log`; `env` is added to the launch's environment.
@@ -98,42 +99,77 @@ TEST_F(TorchrunTest, ResumesBitForBitAndContinuesOnAnotherWorldSize) {
   EXPECT_NE(out.find("saved with 2 data-parallel ranks and continues on 1"), std::string::npos) << out;
 }
 
-TEST_F(TorchrunTest, KillingARankStopsEveryRankNamingIt) {
-  const std::string dir = testing::TempDir() + "/torchrun_kill";
-  const std::string log = dir + ".log";
-  const std::string tag = "SEEDVR_TEST_RUN=kill" + std::to_string(::getpid());
-  pid_t torchrun =
-      Launch(dir, {"training.max_steps=100000", "checkpoint.save_every=1", "checkpoint.keep_last=2"}, log, {tag});
-  ASSERT_GT(torchrun, 0);
-  // Wait for two steps, then kill rank 1 mid-run.
+// A long torchrun run, two steps in: the launcher's pid and rank 1's.
+struct LongRun {
+  pid_t torchrun = -1;
+  pid_t rank1 = -1;
+  std::string dir, log;
+};
+
+LongRun StartLongRun(const std::string& name, const std::vector<std::string>& extra) {
+  LongRun run;
+  run.dir = testing::TempDir() + "/" + name;
+  run.log = run.dir + ".log";
+  const std::string tag = "SEEDVR_TEST_RUN=" + name + std::to_string(::getpid());
+  std::vector<std::string> overrides = {"training.max_steps=100000"};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  run.torchrun = TorchrunTest::Launch(run.dir, overrides, run.log, {tag});
+  EXPECT_GT(run.torchrun, 0);
   const auto started = std::chrono::steady_clock::now();
   auto steps = [&] {
-    const std::string jsonl = testing::ReadText(dir + "/train_log.jsonl");
+    const std::string jsonl = testing::ReadText(run.dir + "/train_log.jsonl");
     return std::count(jsonl.begin(), jsonl.end(), '\n');
   };
   while (steps() < 2 && std::chrono::steady_clock::now() - started < std::chrono::seconds(120)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  ASSERT_GE(steps(), 2) << testing::ReadText(log);
+  EXPECT_GE(steps(), 2) << testing::ReadText(run.log);
   std::vector<pid_t> rank1 = testing::FindProcesses({tag, "RANK=1"});
-  ASSERT_EQ(rank1.size(), 1u);
-  ::kill(rank1[0], SIGKILL);
+  EXPECT_EQ(rank1.size(), 1u);
+  if (rank1.size() == 1) run.rank1 = rank1[0];
+  return run;
+}
+
+TEST_F(TorchrunTest, KillingARankStopsEveryRankNamingIt) {
+  LongRun run = StartLongRun("torchrun_kill", {"checkpoint.save_every=1", "checkpoint.keep_last=2"});
+  ASSERT_GT(run.rank1, 0);
+  ::kill(run.rank1, SIGKILL);
   const auto killed = std::chrono::steady_clock::now();
-  const int code = testing::WaitExit(torchrun, std::chrono::seconds(90));
+  const int code = testing::WaitExit(run.torchrun, std::chrono::seconds(90));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
-  const std::string out = testing::ReadText(log);
+  const std::string out = testing::ReadText(run.log);
   EXPECT_NE(code, 0) << out;
   EXPECT_NE(code, -1) << "torchrun still ran 90 s after the kill\n" << out;
   EXPECT_LT(seconds, 60) << out;
   EXPECT_NE(out.find("train: rank 0: "), std::string::npos) << out;
   EXPECT_NE(out.find("rank 1 stopped responding"), std::string::npos) << out;
   // Every checkpoint left is complete; no partial file stays behind.
-  auto saved = ListCheckpoints(dir);
+  auto saved = ListCheckpoints(run.dir);
   ASSERT_FALSE(saved.empty());
   for (const auto& [step, path] : saved) EXPECT_TRUE(LoadCheckpoint(path).ok()) << path;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+  for (const auto& entry : std::filesystem::directory_iterator(run.dir)) {
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
   }
+}
+
+TEST_F(TorchrunTest, AHungRankTimesOutTheOthersNamingIt) {
+  LongRun run = StartLongRun("torchrun_hang", {"parallel.timeout_s=5", "checkpoint.save_every=1000"});
+  ASSERT_GT(run.rank1, 0);
+  ::kill(run.rank1, SIGSTOP);  // alive, silent: no collective, no heartbeat
+  const auto hung = std::chrono::steady_clock::now();
+  std::string out;
+  while (std::chrono::steady_clock::now() - hung < std::chrono::seconds(60)) {
+    out = testing::ReadText(run.log);
+    if (out.find("rank 1 stopped responding") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - hung).count();
+  ::kill(run.rank1, SIGKILL);
+  EXPECT_NE(testing::WaitExit(run.torchrun, std::chrono::seconds(90)), 0);
+  out = testing::ReadText(run.log);
+  EXPECT_NE(out.find("train: rank 0: "), std::string::npos) << out;
+  EXPECT_NE(out.find("rank 1 stopped responding"), std::string::npos) << out;
+  EXPECT_LT(seconds, 30) << out;  // the 5 s timeout and 3 s of watching heartbeats
 }
 
 }  // namespace
