@@ -60,7 +60,8 @@ absl::Status DataParallel::Average(std::vector<double>& values) {
   auto work = groups_->data_parallel()->allreduce(one, c10d::AllreduceOptions{});
   if (auto s = Wait(*work, groups_->timeout(), "averaging the step's metrics over ranks"); !s.ok()) return s;
   t.div_(dp_size());
-  for (size_t i = 0; i < values.size(); ++i) values[i] = t[i].item<double>();
+  const double* mean = t.data_ptr<double>();
+  values.assign(mean, mean + values.size());
   return absl::OkStatus();
 }
 

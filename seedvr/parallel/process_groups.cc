@@ -24,6 +24,9 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kBeatInterval{1000};
 constexpr int kBeatsBeforeBlame = 3;
+// The heartbeat connection's timeout: a diagnosis never waits longer on a
+// store that stopped answering.
+constexpr milliseconds kHealthTimeout{10000};
 
 std::string Env(const char* name, const std::string& fallback = "") {
   const char* v = std::getenv(name);
@@ -131,21 +134,21 @@ absl::StatusOr<std::shared_ptr<ProcessGroups>> ProcessGroups::Create(const Launc
   g->store_address_ = absl::StrCat(env.master_addr, ":", env.master_port);
   const std::string prefix = absl::StrCat("/worker/attempt_", env.restart_count);
   int port = env.master_port;  // 0: rank 0 of a one-process world serves on any free port
-  auto connect = [&](bool serve) -> c10::intrusive_ptr<c10d::Store> {
+  auto connect = [&](bool serve, milliseconds timeout) -> c10::intrusive_ptr<c10d::Store> {
     c10d::TCPStoreOptions o;
     o.port = static_cast<uint16_t>(port);
     o.isServer = serve;
     o.numWorkers = env.world_size;
     o.waitWorkers = false;
-    o.timeout = options.connect_timeout;
+    o.timeout = timeout;
     auto tcp = c10::make_intrusive<c10d::TCPStore>(env.master_addr, o);
     port = tcp->getPort();
     if (!env.agent_store) return tcp;
     return c10::make_intrusive<c10d::PrefixStore>(prefix, tcp);
   };
   try {
-    g->store_ = connect(!env.agent_store && env.rank == 0);
-    g->health_store_ = connect(false);
+    g->store_ = connect(!env.agent_store && env.rank == 0, options.connect_timeout);
+    g->health_store_ = connect(false, kHealthTimeout);
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(
         "rank ", env.rank, ": cannot reach the rendezvous store at ", g->store_address_, " (MASTER_ADDR, MASTER_PORT",
@@ -179,11 +182,13 @@ ProcessGroups::~ProcessGroups() {
 void ProcessGroups::Beat() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
+    lock.unlock();  // the destructor must not wait on the store
     try {
       health_store_->add(HeartbeatKey(rank_), 1);
     } catch (const std::exception&) {
       return;  // the store is gone: the launch is ending
     }
+    lock.lock();
     stop_cv_.wait_for(lock, kBeatInterval, [this] { return stopping_; });
   }
 }

@@ -21,15 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "seedvr/testing/fixtures.h"
+
 extern char** environ;
 
 namespace seedvr::testing {
-
-// The Python with the pinned torch (tools/setup.sh), for torchrun.
-inline std::string Python() {
-  const char* p = std::getenv("SEEDVR_PYTHON");
-  return p != nullptr && *p != '\0' ? std::string(p) : std::string("/opt/seedvr/venv/bin/python");
-}
 
 // A TCP port no one listens on now.
 inline int FreePort() {

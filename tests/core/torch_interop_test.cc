@@ -12,13 +12,8 @@
 namespace seedvr::core {
 namespace {
 
-std::string Python() {
-  const char* p = std::getenv("SEEDVR_PYTHON");
-  return p != nullptr && *p != '\0' ? p : "/opt/seedvr/venv/bin/python";
-}
-
 int RunPython(const std::string& script_path, const std::string& arg) {
-  std::string cmd = Python() + " " + script_path + " " + arg;
+  std::string cmd = testing::Python() + " " + script_path + " " + arg;
   return std::system(cmd.c_str());
 }
 
@@ -64,7 +59,7 @@ torch.save({"nested": {"a": torch.arange(6, dtype=torch.int32).reshape(2, 3)},
             "view": torch.arange(10.0)[2:8:2], "lr": 0.5, "name": "py", "n": None, "t": (1, 2)},
            d + "/theirs.pth")
 )PY");
-  ASSERT_EQ(RunPython(script, dir), 0) << "python check failed; SEEDVR_PYTHON=" << Python();
+  ASSERT_EQ(RunPython(script, dir), 0) << "python check failed; SEEDVR_PYTHON=" << testing::Python();
 
   auto theirs = ReadPth(dir + "/theirs.pth");
   ASSERT_TRUE(theirs.ok()) << theirs.status();
