@@ -1,12 +1,9 @@
-// Process groups and data parallel on real processes (Gloo on the CPU):
-// each multi-process case starts its ranks as copies of this binary, each
-// running one Worker case with torchrun's variables set (rank 0 serves the
-// store, as without torchrun).
+// Process groups and data parallel on real processes (Gloo on the CPU),
+// each rank a copy of this binary (testing/ranks.h).
 #include "seedvr/parallel/process_groups.h"
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
-#include <limits.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -17,48 +14,14 @@
 #include "seedvr/models/dit/nadit.h"
 #include "seedvr/models/generator/generator.h"
 #include "seedvr/parallel/data_parallel.h"
-#include "seedvr/testing/fixtures.h"
-#include "seedvr/testing/processes.h"
+#include "seedvr/testing/ranks.h"
 
 namespace seedvr::parallel {
 namespace {
 
-bool IsWorker() { return std::getenv("SEEDVR_RANK_WORKER") != nullptr; }
-
-// Runs the case Worker.<name> of this binary as `world` ranks and expects
-// each to pass.
-void RunRanks(const std::string& name, int world) {
-  char self[PATH_MAX] = {};
-  ASSERT_GT(::readlink("/proc/self/exe", self, sizeof(self) - 1), 0);
-  const std::string port = std::to_string(testing::FreePort());
-  std::vector<pid_t> pids;
-  std::vector<std::string> logs;
-  for (int r = 0; r < world; ++r) {
-    logs.push_back(testing::TempDir() + "/" + name + "_rank" + std::to_string(r) + ".log");
-    pids.push_back(testing::Spawn(
-        {self, "--gtest_filter=Worker." + name},
-        {"SEEDVR_RANK_WORKER=1", "TEST_PREMATURE_EXIT_FILE=", "XML_OUTPUT_FILE=", "RANK=" + std::to_string(r),
-         "LOCAL_RANK=" + std::to_string(r), "WORLD_SIZE=" + std::to_string(world), "MASTER_ADDR=127.0.0.1",
-         "MASTER_PORT=" + port},
-        logs.back()));
-    ASSERT_GT(pids.back(), 0);
-  }
-  for (int r = 0; r < world; ++r) {
-    EXPECT_EQ(testing::WaitExit(pids[r], std::chrono::seconds(240)), 0) << "rank " << r << ":\n"
-                                                                        << testing::ReadText(logs[r]);
-    EXPECT_NE(testing::ReadText(logs[r]).find("[  PASSED  ] 1 test"), std::string::npos) << logs[r];
-  }
-}
-
-std::shared_ptr<ProcessGroups> Connect(int sp_size) {
-  auto env = LaunchEnv::FromEnvironment();
-  EXPECT_TRUE(env.ok()) << env.status();
-  GroupOptions o;
-  o.sp_size = sp_size;
-  auto groups = ProcessGroups::Create(*env, o);
-  EXPECT_TRUE(groups.ok()) << groups.status();
-  return groups.ok() ? *groups : nullptr;
-}
+using testing::ConnectRank;
+using testing::IsRankWorker;
+using testing::RunRanks;
 
 double SumOver(const c10::intrusive_ptr<c10d::ProcessGroup>& group, double value) {
   std::vector<at::Tensor> t = {at::full({1}, value, at::kDouble)};
@@ -68,8 +31,8 @@ double SumOver(const c10::intrusive_ptr<c10d::ProcessGroup>& group, double value
 }
 
 TEST(Worker, Layout) {
-  if (!IsWorker()) GTEST_SKIP() << "a rank of ProcessGroups.FourRanksMakeTwoSequenceParallelPairs";
-  auto g = Connect(2);
+  if (!IsRankWorker()) GTEST_SKIP() << "a rank of ProcessGroups.FourRanksMakeTwoSequenceParallelPairs";
+  auto g = ConnectRank(2);
   ASSERT_NE(g, nullptr);
   const int r = g->rank();
   EXPECT_EQ(g->world_size(), 4);
@@ -85,7 +48,7 @@ TEST(Worker, Layout) {
 }
 
 TEST(ProcessGroups, FourRanksMakeTwoSequenceParallelPairs) {
-  if (IsWorker()) GTEST_SKIP();
+  if (IsRankWorker()) GTEST_SKIP();
   RunRanks("Layout", 4);
 }
 
@@ -112,8 +75,8 @@ at::Tensor Loss(generator::SeedVR2Generator& g, const Batch& b) {
 }
 
 TEST(Worker, DataParallelGradients) {
-  if (!IsWorker()) GTEST_SKIP() << "a rank of DataParallel.TwoRanksAverageGradientsLikeOneProcessOnBothRanksClips";
-  auto groups = Connect(1);
+  if (!IsRankWorker()) GTEST_SKIP() << "a rank of DataParallel.TwoRanksAverageGradientsLikeOneProcessOnBothRanksClips";
+  auto groups = ConnectRank(1);
   ASSERT_NE(groups, nullptr);
   const int rank = groups->rank();
   DataParallel dp(groups, StrategyOptions{.first_bucket_bytes = 1 << 16, .bucket_bytes = 1 << 18});
@@ -146,12 +109,12 @@ TEST(Worker, DataParallelGradients) {
 }
 
 TEST(DataParallel, TwoRanksAverageGradientsLikeOneProcessOnBothRanksClips) {
-  if (IsWorker()) GTEST_SKIP();
+  if (IsRankWorker()) GTEST_SKIP();
   RunRanks("DataParallelGradients", 2);
 }
 
 TEST(LaunchEnv, ErrorsNameTheVariable) {
-  if (IsWorker()) GTEST_SKIP();
+  if (IsRankWorker()) GTEST_SKIP();
   auto expect_error = [](std::vector<std::pair<const char*, const char*>> vars, const std::string& name) {
     for (const char* v : {"RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "LOCAL_RANK"}) ::unsetenv(v);
     for (const auto& [k, v] : vars) ::setenv(k, v, 1);

@@ -88,11 +88,25 @@ std::pair<at::Tensor, at::Tensor> MMWindowAttentionImpl::forward(const at::Tenso
   auto q_t = (*norm_q)[Stream::kTxt](qkv_t.select(1, 0));
   auto k_t = (*norm_k)[Stream::kTxt](qkv_t.select(1, 1));
   auto v_t = qkv_t.select(1, 2);
+  if (ctx.sp) {
+    // Stack q, k, v so that each stream is one exchange.
+    auto v = parallel::SequenceToHeads(at::stack({q_v, k_v, v_v}, 1), ctx.plan->vid_inverse.size(0), ctx.sp);
+    auto t = parallel::SequenceToHeads(at::stack({q_t, k_t, v_t}, 1), ctx.plan->txt_window_count.size(0), ctx.sp);
+    q_v = v.select(1, 0), k_v = v.select(1, 1), v_v = v.select(1, 2);
+    q_t = t.select(1, 0), k_t = t.select(1, 1), v_t = t.select(1, 2);
+  }
   if (ctx.txt_rope.defined()) {
     q_t = ApplyRope(q_t, ctx.txt_rope);
     k_t = ApplyRope(k_t, ctx.txt_rope);
   }
   auto [vid_o, txt_o] = WindowedJointAttention(q_v, k_v, v_v, q_t, k_t, v_t, ctx, need_txt);
+  if (ctx.sp) {
+    auto back = [&](const at::Tensor& o) {
+      return parallel::HeadsToSequence(o.reshape({o.size(0), 1, q_v.size(1), d}), ctx.sp).reshape({-1, h * d});
+    };
+    vid_o = back(vid_o);
+    if (need_txt) txt_o = back(txt_o);
+  }
   auto out_v = (*proj_out)[Stream::kVid](vid_o.to(vid.scalar_type()));
   at::Tensor out_t;
   if (need_txt) out_t = (*proj_out)[Stream::kTxt](txt_o.to(txt.scalar_type()));

@@ -19,6 +19,7 @@
 #include "seedvr/models/dit/layers.h"
 #include "seedvr/models/dit/rope.h"
 #include "seedvr/models/dit/window_plan.h"
+#include "seedvr/parallel/ulysses.h"
 
 namespace seedvr::dit {
 
@@ -44,6 +45,10 @@ struct AttentionContext {
   // temporaries of a call cache-sized (one big call was measured slower on
   // CPU than a per-window loop for 405-token windows).
   int64_t max_tokens_per_call = 2048;
+  // Ulysses sequence parallelism (parallel/ulysses.h): the streams arrive
+  // sharded by tokens; q/k/v are exchanged for all tokens of 1/sp of the
+  // heads, so windows and text see the whole sequence. Null: one process.
+  parallel::SequenceParallelHandle sp;
 };
 
 // One batched attention over segments [G, N, H, D] -> [G, N, H, D].
@@ -61,9 +66,9 @@ class MMWindowAttentionImpl : public torch::nn::Module {
  public:
   explicit MMWindowAttentionImpl(const AttentionOptions& o);
 
-  // vid [Lv, D], txt [Lt, D] (normalised and modulated) -> per-stream outputs
-  // after proj_out. With `need_txt` false (last layer) the text queries and
-  // the text projection are skipped: their result is discarded anyway.
+  // vid [Lv, D], txt [Lt, D] (normalised and modulated; under sequence
+  // parallelism this rank's shards) -> per-stream outputs after proj_out. With `need_txt` false (last layer) the text
+  // queries and the text projection are skipped: their result is discarded anyway.
   std::pair<at::Tensor, at::Tensor> forward(const at::Tensor& vid, const at::Tensor& txt,
                                             const AttentionContext& ctx, bool need_txt = true);
 

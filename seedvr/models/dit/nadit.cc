@@ -123,8 +123,11 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
     pieces.push_back(Patchify(vid.narrow(0, off, n), latent[b], patch));
     off += n;
   }
-  auto x_v = vid_in(at::cat(pieces).to(wdtype));
-  auto x_t = txt_in(txt.to(wdtype));
+  // Under sequence parallelism everything up to attention and after it is
+  // per token, so it runs on this rank's shard.
+  auto shard = [&](const at::Tensor& x) { return sp_ ? parallel::ScatterSequence(x, sp_) : x; };
+  auto x_v = vid_in(shard(at::cat(pieces)).to(wdtype));
+  auto x_t = txt_in(shard(txt).to(wdtype));
   auto emb = emb_in(timestep, wdtype);  // [B, 6D]
 
   // Per-forward context shared by the blocks.
@@ -136,8 +139,8 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
       sv.insert(sv.end(), g[0] * g[1] * g[2], b);
       st.insert(st.end(), txt_lens[b], b);
     }
-    vid_samples.sample_of_token = at::tensor(c10::ArrayRef<int64_t>(sv), at::kLong).to(device);
-    txt_samples.sample_of_token = at::tensor(c10::ArrayRef<int64_t>(st), at::kLong).to(device);
+    vid_samples.sample_of_token = shard(at::tensor(c10::ArrayRef<int64_t>(sv), at::kLong)).to(device);
+    txt_samples.sample_of_token = shard(at::tensor(c10::ArrayRef<int64_t>(st), at::kLong)).to(device);
   }
   const RopeKind rope_kind = DiTRopeKind(c);
   const at::Tensor freqs = DiTRopeFreqs(c);
@@ -159,6 +162,7 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
     bc->attn.plan = plan.get();
     bc->attn.txt_rope = txt_rope;
     bc->attn.bf16_attention = bf16;
+    bc->attn.sp = sp_;
     bc->vid_samples = vid_samples;
     bc->txt_samples = txt_samples;
     bc->bf16 = bf16;
@@ -174,7 +178,7 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
     x_v = outs[0];
     if (outs.size() > 1) x_t = outs[1];
     if (features != nullptr && std::find(taps.begin(), taps.end(), i) != taps.end()) {
-      features->push_back(x_v);
+      features->push_back(sp_ ? parallel::GatherSequence(x_v, layout.vid_total, sp_) : x_v);
       if (i == taps.back()) return at::Tensor();
     }
   }
@@ -191,6 +195,7 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
                    vid_samples.expand(EmbSlot(emb, AdaLayer::kAttn, AdaPart::kShift) + vid_out_ada->out_shift));
   }
   auto y = vid_out(x_v);
+  if (sp_) y = parallel::GatherSequence(y, layout.vid_total, sp_);
   std::vector<at::Tensor> outs;
   for (int64_t b = 0; b < batch; ++b) {
     outs.push_back(Unpatchify(y.narrow(0, layout.vid_offset[b], grids[b][0] * grids[b][1] * grids[b][2]), grids[b], patch));

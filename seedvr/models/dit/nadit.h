@@ -29,6 +29,7 @@
 #include "seedvr/models/dit/rope.h"
 #include "seedvr/models/dit/window.h"
 #include "seedvr/models/dit/window_plan.h"
+#include "seedvr/parallel/ulysses.h"
 
 namespace seedvr::dit {
 
@@ -60,6 +61,12 @@ class NaDiTImpl : public torch::nn::Module {
   // Switches per-block gradient checkpointing after construction.
   void set_gradient_checkpointing(bool on) { config_.gradient_checkpointing = on; }
   void set_compute_dtype(const std::string& dtype) { config_.compute_dtype = dtype; }
+  // Ulysses sequence parallelism (parallel/ulysses.h): after patchify each
+  // rank of the group runs the blocks on its shard of the video and text
+  // tokens, exchanging q/k/v around attention; outputs and features are
+  // gathered, so callers see the same tensors as without it. Every rank of
+  // the group must call with the same inputs. Null: off.
+  void set_sequence_parallel(parallel::SequenceParallelHandle sp) { sp_ = std::move(sp); }
   MMBlock block(int64_t i) const { return block_list_.at(i); }
 
   PatchLinear vid_in{nullptr};
@@ -85,6 +92,7 @@ class NaDiTImpl : public torch::nn::Module {
   DiTConfig config_;
   std::vector<MMBlock> block_list_;
   std::vector<std::string> layer_plan_key_;
+  parallel::SequenceParallelHandle sp_;
 };
 TORCH_MODULE(NaDiT);
 
