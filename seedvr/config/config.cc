@@ -114,7 +114,7 @@ void TrainFields(V& v, TrainConfig& c) {
   });
   v.Section("parallel", c.parallel, [](auto& s, ParallelConfig& p) {
     s("sp_size", p.sp_size, InRange<int64_t>(1, 1024));
-    s("strategy", p.strategy, OneOf({"ddp", "sharded"}));
+    s("strategy", p.strategy, OneOf({"ddp", "zero2"}));
     s("timeout_s", p.timeout_s, InRange<double>(1, 86400));
     s("wait_timeout_s", p.wait_timeout_s, InRange<double>(1, 86400));
     s("bucket_mb", p.bucket_mb, InRange<double>(0.0625, 4096));
@@ -144,6 +144,15 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
   if (c.model.heads % c.parallel.sp_size != 0) {
     e.push_back(absl::StrCat("parallel.sp_size: expected a divisor of model.heads (", c.model.heads, "), got ",
                              c.parallel.sp_size));
+  }
+  // The official sequence-parallel layout: after the VAE's first frame, each
+  // rank's share of the clip is a whole number of 4-frame latent steps.
+  const int64_t frames = data::RoundUpTo4nPlus1(static_cast<int>(c.data.num_frames));
+  const int64_t step = c.vae.temporal_downsample_factor * c.parallel.sp_size;
+  if (c.parallel.sp_size > 1 && (frames - 1) % step != 0) {
+    e.push_back(absl::StrCat("data.num_frames: with parallel.sp_size ", c.parallel.sp_size,
+                             ", (frames - 1) must be a multiple of ", step, "; got ", c.data.num_frames, " (try ",
+                             ((frames - 1) / step + 1) * step + 1, ")"));
   }
   if (c.vae.latent_channels * 2 + 1 != c.model.vid_in_channels || c.vae.latent_channels != c.model.vid_out_channels) {
     e.push_back(absl::StrCat("model.vid_in_channels: expected 2 * vae.latent_channels + 1 (",

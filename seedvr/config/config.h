@@ -98,7 +98,7 @@ struct TrainingConfig {
 // Multi-process training under torchrun (seedvr/parallel/).
 struct ParallelConfig {
   int64_t sp_size = 1;             // Ulysses sequence parallel group size
-  std::string strategy = "ddp";    // ddp | sharded
+  std::string strategy = "ddp";    // ddp | zero2 (parallel/parallelism.h)
   double timeout_s = 45;           // a collective waiting longer stops the run, naming the rank
   double wait_timeout_s = 1800;    // other ranks waiting while rank 0 saves or evaluates
   double bucket_mb = 25;           // gradient all-reduce bucket size (the first is 1 MiB)

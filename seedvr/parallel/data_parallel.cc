@@ -15,6 +15,7 @@ namespace seedvr::parallel {
 DataParallel::DataParallel(std::shared_ptr<ProcessGroups> groups, StrategyOptions options)
     : groups_(std::move(groups)), options_(options) {
   TORCH_CHECK(groups_ != nullptr, "data-parallel training needs process groups (launch with torchrun)");
+  sequence_parallel_ = MakeSequenceParallel(*groups_);
 }
 
 DataParallel::DataParallel(DataParallel&&) noexcept = default;
@@ -42,7 +43,7 @@ void DataParallel::Attach(Role role, std::vector<at::Tensor> params) {
   std::reverse(buckets.begin(), buckets.end());
   std::reverse(bucket_limits.begin(), bucket_limits.end());
   reducers_[static_cast<int>(role)] = std::make_unique<c10d::Reducer>(
-      std::move(params), std::move(buckets), groups_->data_parallel(), sparse, options_.bucket_bytes,
+      std::move(params), std::move(buckets), groups_->world(), sparse, options_.bucket_bytes,
       /*find_unused_parameters=*/true, /*gradient_as_bucket_view=*/false, std::unordered_map<size_t, std::string>{},
       options_.first_bucket_bytes, /*skip_all_reduce_unused_params=*/false, /*use_python_reducer=*/false,
       std::vector<int64_t>(bucket_limits.begin(), bucket_limits.end()));

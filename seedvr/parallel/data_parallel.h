@@ -9,6 +9,11 @@
 // weights and, stepping on the same averaged gradients, keeps them (and the
 // EMA) identical; Agree checks that at every checkpoint.
 //
+// With sequence parallelism (sp_size > 1) the ranks of a group train on the
+// same clips, each on its share of the tokens; their gradients are partial
+// sums (ulysses.h), so gradients are averaged over every rank of the world,
+// which equals the data-parallel mean of one process per group.
+//
 // Gradient accumulation: only the last micro-batch's backward reduces
 // (PrepareBackward), as DDP's no_sync does for the others. Parameters that a
 // step leaves without a gradient are found from the loss's graph (DDP's
@@ -36,6 +41,7 @@ class DataParallel {
   int dp_rank() const { return groups_->dp_rank(); }
   int dp_size() const { return groups_->dp_size(); }
   bool is_main() const { return groups_->is_main(); }
+  SequenceParallelHandle sequence_parallel() const { return sequence_parallel_; }
 
   void Attach(Role role, std::vector<at::Tensor> params);
   void PrepareBackward(Role role, const at::Tensor& loss);
@@ -45,6 +51,7 @@ class DataParallel {
  private:
   std::shared_ptr<ProcessGroups> groups_;
   StrategyOptions options_;
+  SequenceParallelHandle sequence_parallel_;
   std::array<std::unique_ptr<c10d::Reducer>, 2> reducers_;  // by Role
 };
 

@@ -9,6 +9,9 @@
 //   P(std::shared_ptr<ProcessGroups> groups, StrategyOptions);  // groups null for one process
 //   int dp_rank() const; int dp_size() const;  // data-parallel position
 //   bool is_main() const;                      // writes logs and checkpoints
+//   // The Ulysses group the models split their tokens over (ulysses.h);
+//   // null without sequence parallelism.
+//   SequenceParallelHandle sequence_parallel() const;
 //   // Once per parameter set, before training; the parameters require grad.
 //   void Attach(Role role, std::vector<at::Tensor> params);
 //   // The next backward of `loss` completes this update's gradients of
@@ -37,6 +40,7 @@
 
 #include "absl/status/status.h"
 #include "seedvr/parallel/process_groups.h"
+#include "seedvr/parallel/ulysses.h"
 
 namespace seedvr::parallel {
 
@@ -57,6 +61,7 @@ concept Parallelism = requires(P p, const P cp, std::vector<at::Tensor> params, 
   { cp.dp_rank() } -> std::convertible_to<int>;
   { cp.dp_size() } -> std::convertible_to<int>;
   { cp.is_main() } -> std::convertible_to<bool>;
+  { cp.sequence_parallel() } -> std::same_as<SequenceParallelHandle>;
   p.Attach(Role::kGenerator, params);
   p.PrepareBackward(Role::kGenerator, loss);
   { p.Average(values) } -> std::same_as<absl::Status>;
@@ -70,6 +75,7 @@ struct SingleProcess {
   int dp_rank() const { return 0; }
   int dp_size() const { return 1; }
   bool is_main() const { return true; }
+  SequenceParallelHandle sequence_parallel() const { return {}; }
   void Attach(Role, std::vector<at::Tensor>) {}
   void PrepareBackward(Role, const at::Tensor&) {}
   absl::Status Average(std::vector<double>&) { return absl::OkStatus(); }

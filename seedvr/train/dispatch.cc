@@ -12,9 +12,7 @@
 namespace seedvr::train {
 
 std::string ParallelismFor(const config::TrainConfig& config, int world_size) {
-  if (world_size <= 1 && config.parallel.sp_size == 1) return "single";
-  if (config.parallel.sp_size > 1) return "sequence";
-  return config.parallel.strategy;
+  return world_size <= 1 ? "single" : config.parallel.strategy;
 }
 
 absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(const config::TrainConfig& config,
@@ -30,6 +28,12 @@ absl::StatusOr<std::pair<const CompiledTrainer*, TrainerParams>> SelectTrainer(c
   if (absl::c_find(losses, config.loss.loss_type) == losses.end()) {
     return absl::InvalidArgumentError(absl::StrCat("loss.loss_type: expected one of ", absl::StrJoin(losses, ", "),
                                                    ", got ", config.loss.loss_type));
+  }
+  if (world_size % config.parallel.sp_size != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("parallel.sp_size: ", config.parallel.sp_size,
+                     " ranks per sequence-parallel group need a launch of a multiple of ", config.parallel.sp_size,
+                     " processes (torchrun --nproc-per-node), got WORLD_SIZE=", world_size));
   }
   const std::string parallelism = ParallelismFor(config, world_size);
   auto params = LowerTrainConfig(config, (*d)->traits, parallelism);

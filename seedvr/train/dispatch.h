@@ -34,7 +34,8 @@ struct CompiledTrainer {
 // Every compiled specialization (generated).
 const std::vector<CompiledTrainer>& CompiledTrainers();
 
-// The parallelism a launch gets: "single" without a multi-process launcher.
+// The parallelism a launch gets: "single" for one process, else
+// parallel.strategy (sequence parallelism composes with either).
 std::string ParallelismFor(const config::TrainConfig& config, int world_size);
 
 // The compiled trainer for `config` under `world_size` processes, with the

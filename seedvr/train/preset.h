@@ -24,15 +24,15 @@ absl::StatusOr<std::unique_ptr<TrainingRun>> BuildPreset(const TrainerParams& pa
   using P = typename TrainerT::ParallelismType;
   auto parts = BuildTrainingParts(params);
   if (!parts.ok()) return parts.status();
-  auto d = D::Impl::FromConfig(params.config, {parts->dit.get(), parts->text});
+  P parallel(std::move(groups), parallel::StrategyOptions{.bucket_bytes = params.bucket_bytes});
+  auto d = D::Impl::FromConfig(params.config, {parts->dit.get(), parts->text, parallel.sequence_parallel()});
   if (!d.ok()) return d.status();
   (*d)->to(params.device);
   auto run = std::make_unique<TrainingRun>();
   run->parts = std::make_unique<TrainingParts>(*std::move(parts));
-  run->trainer =
-      std::make_unique<TrainerT>(params, generator::SeedVR2Generator(run->parts->dit, run->parts->text), *std::move(d),
-                                 FrozenVAE(run->parts->vae, params.vae_bf16), run->parts->loader.get(),
-                                 P(std::move(groups), parallel::StrategyOptions{.bucket_bytes = params.bucket_bytes}));
+  run->trainer = std::make_unique<TrainerT>(params, generator::SeedVR2Generator(run->parts->dit, run->parts->text),
+                                            *std::move(d), FrozenVAE(run->parts->vae, params.vae_bf16),
+                                            run->parts->loader.get(), std::move(parallel));
   return run;
 }
 

@@ -73,7 +73,9 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     if (!note.ok()) return note.status();
     monitor.Print(*note);
   }
-  const std::string ranks = p.dp_size > 1 ? absl::StrCat(" x ", p.dp_size, " data-parallel ranks") : "";
+  const int64_t sp = p.config.parallel.sp_size;
+  std::string ranks = p.dp_size > 1 ? absl::StrCat(" x ", p.dp_size, " data-parallel ranks") : "";
+  if (sp > 1) absl::StrAppend(&ranks, " x ", sp, " sequence-parallel ranks (Ulysses)");
   monitor.Print(absl::StrCat("training ", t.Description(), " on ", core::DeviceDescription(p.device), ranks,
                              p.bf16 ? " in bf16" : " in fp32", "; ", parts.dataset->size(), " clips; from step ",
                              t.step(), " to ", p.max_steps));

@@ -18,7 +18,8 @@
 // The parallelism strategy sees only parameter sets and losses: before the
 // backward of each update's last micro-batch it is told which set that
 // backward completes (it reduces the gradients during it), and it averages
-// the step's metrics over ranks.
+// the step's metrics over ranks. Under sequence parallelism it also names
+// the Ulysses group the generator (and a DiT discriminator) split tokens over.
 //
 // TrainerInterface is what the run loop (run.h) drives, so the loop too is
 // compiled once for every specialization.
@@ -89,6 +90,7 @@ class Trainer final : public TrainerInterface {
         parallel_(std::move(parallel)),
         core_(std::move(params), {D::Impl::kName, L::kName, P::kName}, g_.NamedParameters(), NamedParametersOf(*d_),
               std::move(vae), loader) {
+    g_.SetSequenceParallel(parallel_.sequence_parallel());
     parallel_.Attach(parallel::Role::kGenerator, Tensors(core_.generator_parameters()));
     parallel_.Attach(parallel::Role::kDiscriminator, Tensors(core_.discriminator_parameters()));
   }
@@ -105,9 +107,13 @@ class Trainer final : public TrainerInterface {
   absl::Status Sync(std::chrono::milliseconds timeout, const std::string& what) override {
     return parallel_.Agree(core_.WeightsChecksum(), timeout, what);
   }
+  // Rank 0 evaluates alone, so its generator restores whole sequences.
   absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) override {
-    return core_.Evaluate([this](const at::Tensor& lq, const at::Tensor& noise) { return g_.Restore(lq, noise); },
-                          eval_loader, clips);
+    g_.SetSequenceParallel(nullptr);
+    auto r = core_.Evaluate([this](const at::Tensor& lq, const at::Tensor& noise) { return g_.Restore(lq, noise); },
+                            eval_loader, clips);
+    g_.SetSequenceParallel(parallel_.sequence_parallel());
+    return r;
   }
 
   absl::StatusOr<Metrics> Step() override {

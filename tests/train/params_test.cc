@@ -28,11 +28,28 @@ void ExpectError(const config::TrainConfig& c, const std::vector<std::string>& p
 TEST(Lowering, UnknownPoliciesListWhatIsCompiled) {
   ExpectError(Tiny({"discriminator.type=stylegan"}), {"discriminator.type", "patch, video, dit", "stylegan"});
   ExpectError(Tiny({"loss.loss_type=wasserstein"}), {"loss.loss_type", "non_saturating, hinge, rpgan", "wasserstein"});
-  ExpectError(Tiny({"parallel.strategy=sharded"}), {"parallelism=sharded", "compiled:"}, /*world_size=*/2);
-  ExpectError(Tiny({"parallel.sp_size=2"}), {"parallelism=sequence", "compiled:"}, /*world_size=*/2);
   auto ddp = SelectTrainer(Tiny({}), 2);
   ASSERT_TRUE(ddp.ok()) << ddp.status();
   EXPECT_EQ(std::string(ddp->first->preset), "PatchNonSaturatingDDP");
+}
+
+TEST(Lowering, SequenceParallelComposesWithTheStrategy) {
+  auto sp = SelectTrainer(Tiny({"parallel.sp_size=2", "data.num_frames=9"}), 2);
+  ASSERT_TRUE(sp.ok()) << sp.status();
+  EXPECT_EQ(std::string(sp->first->preset), "PatchNonSaturatingDDP");
+  ExpectError(Tiny({"parallel.sp_size=2", "data.num_frames=9"}), {"parallel.sp_size", "WORLD_SIZE=1"});
+  ExpectError(Tiny({"parallel.sp_size=4", "data.num_frames=17"}), {"parallel.sp_size", "WORLD_SIZE=6"},
+              /*world_size=*/6);
+}
+
+TEST(Lowering, SequenceParallelFramePadding) {
+  // (T - 1) a multiple of 4 * sp_size, as the official cut_videos pads.
+  auto c = config::LoadTrainConfig("configs/tiny.yaml", {"parallel.sp_size=2"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("data.num_frames"), std::string::npos) << c.status();
+  EXPECT_NE(c.status().message().find("multiple of 8"), std::string::npos) << c.status();
+  EXPECT_NE(c.status().message().find("try 9"), std::string::npos) << c.status();
+  EXPECT_TRUE(config::LoadTrainConfig("configs/tiny.yaml", {"parallel.sp_size=4", "data.num_frames=17"}).ok());
 }
 
 TEST(Lowering, DiscriminatorTraitsAndKeys) {

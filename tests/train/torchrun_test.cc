@@ -1,13 +1,16 @@
 // Training under torchrun with two real ranks (Gloo on the CPU), through
 // //tools:train: two data-parallel ranks equal one process fed both ranks'
-// clips, a torchrun run resumes bit for bit and continues on another world
+// clips, two sequence-parallel ranks equal one process on the same clip, a
+// torchrun run resumes bit for bit and continues on another world
 // size, and a killed or hung rank stops every rank with a message naming it.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,6 +67,38 @@ TEST_F(TorchrunTest, TwoRanksEqualOneProcessFedBothRanksClips) {
   auto b = LoadCheckpoint(FinalCheckpointPath(one));
   ASSERT_TRUE(a.ok() && b.ok());
   for (const char* key : {"generator", "ema", "discriminator"}) ExpectClose(*a, *b, key, 1e-6);
+}
+
+// The value of "key" in the train_log.jsonl line of `step`.
+double LoggedMetric(const std::string& dir, int step, const std::string& key) {
+  std::stringstream lines(testing::ReadText(dir + "/train_log.jsonl"));
+  const std::string prefix = "{\"step\":" + std::to_string(step) + ",";
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    const size_t at = line.find("\"" + key + "\":");
+    if (at == std::string::npos) break;
+    return std::stod(line.substr(at + key.size() + 3));
+  }
+  ADD_FAILURE() << "no " << key << " at step " << step << " in " << dir << "/train_log.jsonl";
+  return 0;
+}
+
+TEST_F(TorchrunTest, SequenceParallelStepEqualsOneProcess) {
+  // The DiT discriminator splits its tokens too; 9 frames make 3 latent
+  // frames, (9 - 1) a multiple of 4 * sp_size.
+  const std::vector<std::string> common = {"training.max_steps=1", "data.num_frames=9", "discriminator.type=dit",
+                                           "loss.lambda_r1=0",     "loss.lambda_ar1=1", "loss.lambda_l1=1"};
+  const std::string two = testing::TempDir() + "/sp_two_ranks";
+  const std::string one = testing::TempDir() + "/sp_one_process";
+  std::vector<std::string> split = common;
+  split.push_back("parallel.sp_size=2");
+  Torchrun(two, split);
+  ASSERT_TRUE(Train(Config(one, common)).ok());
+  for (const char* key : {"d_adv", "g_adv", "fm", "l1", "ar1", "g_grad_norm", "d_grad_norm"}) {
+    const double want = LoggedMetric(one, 1, key), got = LoggedMetric(two, 1, key);
+    EXPECT_LE(std::abs(got - want), 1e-4 * std::max(1.0, std::abs(want))) << key << ": " << got << " vs " << want;
+    std::printf("step 1 %-12s sp 2: %.6g  one process: %.6g\n", key, got, want);
+  }
 }
 
 TEST_F(TorchrunTest, ResumesBitForBitAndContinuesOnAnotherWorldSize) {

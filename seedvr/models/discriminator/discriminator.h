@@ -45,6 +45,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "seedvr/config/config.h"
+#include "seedvr/parallel/ulysses.h"
 
 namespace seedvr::dit {
 class NaDiTImpl;
@@ -64,6 +65,9 @@ enum class Judges { kLatents, kLatentsOrPixels };
 struct DiscriminatorContext {
   const dit::NaDiTImpl* generator = nullptr;  // the generator's initial DiT
   at::Tensor text;                            // [Lt, txt_in_dim] positive embedding, fp32
+  // The run's Ulysses group (null: none); discriminators built on the DiT
+  // split their tokens over it as the generator does.
+  parallel::SequenceParallelHandle sequence_parallel;
 };
 
 // One clip as the discriminator sees it, for ActivationBytes.

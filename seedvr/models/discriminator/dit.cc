@@ -52,6 +52,7 @@ absl::StatusOr<DiTDiscriminator> DiTDiscriminatorImpl::FromConfig(const config::
   core::TensorList init;
   for (const auto& p : context.generator->named_parameters()) init.push_back({p.key(), p.value().detach()});
   if (auto s = dit::LoadDiTWeights(*model->backbone, init); !s.ok()) return s;
+  model->backbone->set_sequence_parallel(context.sequence_parallel);
   return model;
 }
 

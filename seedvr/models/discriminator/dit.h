@@ -15,7 +15,9 @@
 // discriminator judges the clip on its own.
 //
 // Input latents [B, C, T, h, w]; logits [B, 1]; features: the video tokens
-// [B * tokens, vid_dim] after each tapped block. No exact R1: the fused
+// [B * tokens, vid_dim] after each tapped block. Under sequence parallelism
+// (DiscriminatorContext) the backbone splits its tokens as the generator
+// does and gathers the features, so the heads see every token. No exact R1: the fused
 // attention kernels have no double backward (as in APT), so the
 // approximated R1/R2 regularise it. Role contract: discriminator.h.
 #pragma once

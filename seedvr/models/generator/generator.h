@@ -4,6 +4,9 @@
 //   Restore(lq, noise) -> x̂    latents [B, C, T', h, w] in, same shape out
 //   NamedParameters()          the trainable weights under their checkpoint
 //                              names (what the optimizer, EMA and checkpoints hold)
+//   SetSequenceParallel(sp)    splits Restore's tokens over a Ulysses group
+//                              (parallel/ulysses.h); every rank of the group
+//                              then calls Restore with the same input. Null: off
 //
 // SeedVR2Generator (the official pipeline, projects/video_diffusion_sr/infer.py):
 // the DiT fed [noise | LQ latent | mask 1] at t = 1000 with the fixed text
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "seedvr/models/dit/nadit.h"
+#include "seedvr/parallel/ulysses.h"
 
 namespace seedvr::generator {
 
@@ -30,6 +34,7 @@ template <class G>
 concept Generator = requires(G g, const at::Tensor& x) {
   { g.Restore(x, x) } -> std::same_as<at::Tensor>;
   { g.NamedParameters() } -> std::same_as<NamedTensors>;
+  g.SetSequenceParallel(parallel::SequenceParallelHandle());
 };
 
 class SeedVR2Generator {
@@ -43,6 +48,8 @@ class SeedVR2Generator {
   at::Tensor Restore(const at::Tensor& lq, const at::Tensor& noise);
 
   NamedTensors NamedParameters() const;
+
+  void SetSequenceParallel(parallel::SequenceParallelHandle sp) { dit_->set_sequence_parallel(std::move(sp)); }
 
  private:
   dit::NaDiT dit_;
