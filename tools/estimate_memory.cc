@@ -3,9 +3,9 @@
 //
 //   bazel run //tools:estimate_memory -- --config configs/train.yaml
 //     [--batch_size N --num_frames N --crop_size H W --sp_size N --set k=v]
-//     [--dp N] [--sharded] [--card_gb 80] [--text_tokens 58] [--compare_guide]
+//     [--dp N] [--zero2] [--card_gb 80] [--text_tokens 58] [--compare_guide]
 //
-// The trainer's flags mean what they mean to //tools:train; --dp, --sharded,
+// The trainer's flags mean what they mean to //tools:train; --dp, --zero2,
 // --card_gb, --text_tokens and --compare_guide are this tool's own.
 #include <cstdio>
 #include <cstdlib>
@@ -34,7 +34,7 @@ void PrintTable(const MemoryEstimate& e) {
   std::printf("params: generator %lld, discriminator %lld, VAE %lld\n", static_cast<long long>(e.generator_params),
               static_cast<long long>(e.discriminator_params), static_cast<long long>(e.vae_params));
   std::printf("layout: dp %lld%s, sp %lld; %s, gradient checkpointing %s; %.0f bytes/token/block saved\n",
-              static_cast<long long>(e.dp_size), e.sharded ? " (sharded)" : "", static_cast<long long>(e.sp_size),
+              static_cast<long long>(e.dp_size), e.zero2 ? " (zero2)" : "", static_cast<long long>(e.sp_size),
               e.bf16 ? "bf16 autocast" : "fp32", e.checkpointing ? "on" : "off", e.block_bytes_per_token);
   std::printf("\n%-40s %10s\n", "per device", "GiB");
   for (const auto& [name, bytes] : e.Parts()) {
@@ -51,11 +51,11 @@ MemoryEstimate BestOn(const TrainConfig& c, int64_t gpus, int64_t text_tokens) {
   best.total = -1;
   for (int64_t sp = 1; sp <= gpus; ++sp) {
     if (gpus % sp != 0 || c.model.heads % sp != 0) continue;
-    for (int sharded : {0, 1}) {
+    for (int zero2 : {0, 1}) {
       MemoryOptions o;
       o.dp_size = gpus / sp;
       o.sp_size = sp;
-      o.sharded = sharded;
+      o.zero2 = zero2;
       o.text_tokens = text_tokens;
       auto e = seedvr::train::EstimateMemory(c, o);
       if (e.ok() && (best.total < 0 || e->total < best.total)) best = *e;
@@ -103,14 +103,14 @@ void CompareGuide(const TrainConfig& base, int64_t text_tokens, double card_byte
     off_config.model.gradient_checkpointing = !c.model.gradient_checkpointing;
     const MemoryEstimate off = BestOn(off_config, r.gpus, text_tokens);
     auto layout = [](const MemoryEstimate& e) {
-      return absl::StrFormat("dp%d%s sp%d, ckpt %s", e.dp_size, e.sharded ? "(sh)" : "", e.sp_size,
+      return absl::StrFormat("dp%d%s sp%d, ckpt %s", e.dp_size, e.zero2 ? "(zero2)" : "", e.sp_size,
                              e.checkpointing ? "on" : "off");
     };
     auto fewest = seedvr::train::MinimumGpus(c, card_bytes, 1024, text_tokens);
-    std::string fit = fewest.ok() ? absl::StrFormat("%d (dp %d%s, sp %d: %.1f GB each)", fewest->gpus, fewest->dp_size,
-                                                    fewest->sharded ? " sharded" : "", fewest->sp_size,
-                                                    fewest->estimate.total / 1e9)
-                                  : std::string("none");
+    std::string fit =
+        fewest.ok() ? absl::StrFormat("%d (dp %d%s, sp %d: %.1f GB each)", fewest->gpus, fewest->dp_size,
+                                      fewest->zero2 ? " zero2" : "", fewest->sp_size, fewest->estimate.total / 1e9)
+                    : std::string("none");
     std::printf("%-17s %5lld %9.0f | %-26s %9.1f %9.1f | %-26s %9.1f | %s\n", r.name, static_cast<long long>(r.gpus),
                 r.guide_gb, layout(on).c_str(), on.total / 1e9, on.total * r.gpus / 1e9, layout(off).c_str(),
                 off.total * r.gpus / 1e9, fit.c_str());
@@ -121,13 +121,13 @@ void CompareGuide(const TrainConfig& base, int64_t text_tokens, double card_byte
 int Usage(const char* error) {
   if (error != nullptr) std::fprintf(stderr, "estimate_memory: %s\n\n", error);
   std::fprintf(error ? stderr : stdout,
-               "usage: estimate_memory --config FILE [trainer flags] [--dp N] [--sharded] [--card_gb GB]\n"
+               "usage: estimate_memory --config FILE [trainer flags] [--dp N] [--zero2] [--card_gb GB]\n"
                "                       [--text_tokens N] [--compare_guide]\n\n"
                "trainer flags:\n%s\n"
                "own flags:\n"
                "  --dp N            data-parallel ranks (default 1)\n"
-               "  --sharded         shard gradients and AdamW moments over dp (ZeRO-2 style);\n"
-               "                    default: parallel.strategy == sharded\n"
+               "  --zero2           shard AdamW moments and the EMA over every rank (ZeRO-2);\n"
+               "                    default: parallel.strategy == zero2\n"
                "  --card_gb GB      GPU memory for the fewest-GPUs search (default 80; GB = 1e9 bytes)\n"
                "  --text_tokens N   rows of the text embedding (default 58, the released pos_emb)\n"
                "  --compare_guide   print the estimate beside the user's guide's memory table\n",
@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   seedvr::core::EnterUserWorkingDirectory();
   std::vector<std::string> trainer_args;
   int64_t dp = 1, text_tokens = 58;
-  int sharded = -1;
+  int zero2 = -1;
   double card_gb = 80;
   bool compare = false;
   for (int i = 1; i < argc; ++i) {
@@ -162,8 +162,8 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--card_gb") {
       if (!absl::SimpleAtod(value("--card_gb"), &card_gb) || card_gb <= 0) return Usage("--card_gb expects GB > 0");
-    } else if (a == "--sharded") {
-      sharded = 1;
+    } else if (a == "--zero2") {
+      zero2 = 1;
     } else if (a == "--compare_guide") {
       compare = true;
     } else {
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
 
   MemoryOptions o;
   o.dp_size = dp;
-  o.sharded = sharded;
+  o.zero2 = zero2;
   o.text_tokens = text_tokens;
   auto e = seedvr::train::EstimateMemory(*config, o);
   if (!e.ok()) {
@@ -188,8 +188,7 @@ int main(int argc, char** argv) {
   if (fewest.ok()) {
     std::printf("\nfewest %.0f GB GPUs: %lld (dp %lld%s, sp %lld), %.1f GiB per GPU\n", card_gb,
                 static_cast<long long>(fewest->gpus), static_cast<long long>(fewest->dp_size),
-                fewest->sharded ? " sharded" : "", static_cast<long long>(fewest->sp_size),
-                fewest->estimate.total / kGiB);
+                fewest->zero2 ? " zero2" : "", static_cast<long long>(fewest->sp_size), fewest->estimate.total / kGiB);
   } else {
     std::printf("\n%s\n", std::string(fewest.status().message()).c_str());
   }

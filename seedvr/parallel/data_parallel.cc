@@ -7,9 +7,6 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-
 namespace seedvr::parallel {
 
 DataParallel::DataParallel(std::shared_ptr<ProcessGroups> groups, StrategyOptions options)
@@ -23,19 +20,7 @@ DataParallel& DataParallel::operator=(DataParallel&&) noexcept = default;
 DataParallel::~DataParallel() = default;
 
 void DataParallel::Attach(Role role, std::vector<at::Tensor> params) {
-  {
-    torch::NoGradGuard no_grad;
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    for (at::Tensor& p : params) {
-      std::vector<at::Tensor> one = {p.detach()};
-      works.push_back(groups_->world()->broadcast(one, c10d::BroadcastOptions{}));
-    }
-    for (auto& w : works) {
-      if (auto s = Wait(*w, groups_->timeout(), "broadcasting rank 0's weights"); !s.ok()) {
-        throw std::runtime_error(std::string(s.message()));
-      }
-    }
-  }
+  BroadcastFromRankZero(*groups_, params);
   const std::vector<size_t> limits = {static_cast<size_t>(options_.first_bucket_bytes),
                                       static_cast<size_t>(options_.bucket_bytes)};
   const std::vector<bool> sparse(params.size(), false);
@@ -55,33 +40,10 @@ void DataParallel::PrepareBackward(Role role, const at::Tensor& loss) {
   reducer.prepare_for_backward({loss});
 }
 
-absl::Status DataParallel::Average(std::vector<double>& values) {
-  at::Tensor t = at::tensor(values, at::kDouble);
-  std::vector<at::Tensor> one = {t};
-  auto work = groups_->data_parallel()->allreduce(one, c10d::AllreduceOptions{});
-  if (auto s = Wait(*work, groups_->timeout(), "averaging the step's metrics over ranks"); !s.ok()) return s;
-  t.div_(dp_size());
-  const double* mean = t.data_ptr<double>();
-  values.assign(mean, mean + values.size());
-  return absl::OkStatus();
-}
+absl::Status DataParallel::Average(std::vector<double>& values) { return AverageOverRanks(*groups_, values); }
 
 absl::Status DataParallel::Agree(double value, std::chrono::milliseconds timeout, const std::string& what) {
-  at::Tensor t = at::tensor({value, -value}, at::kDouble);
-  std::vector<at::Tensor> one = {t};
-  c10d::AllreduceOptions o;
-  o.reduceOp = c10d::ReduceOp::MAX;
-  o.timeout = timeout;
-  auto work = groups_->world()->allreduce(one, o);
-  if (auto s = Wait(*work, timeout, absl::StrCat("waiting for every rank at ", what)); !s.ok()) return s;
-  const double hi = t[0].item<double>(), lo = -t[1].item<double>();
-  if (hi != value || lo != value) {
-    return absl::InternalError(absl::StrFormat(
-        "%s: the ranks' weights differ (checksums from %.17g to %.17g, this rank %.17g): data-parallel replicas "
-        "diverged",
-        what, lo, hi, value));
-  }
-  return absl::OkStatus();
+  return CheckAgreement(*groups_, value, timeout, what);
 }
 
 }  // namespace seedvr::parallel

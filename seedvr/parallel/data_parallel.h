@@ -42,6 +42,7 @@ class DataParallel {
   int dp_size() const { return groups_->dp_size(); }
   bool is_main() const { return groups_->is_main(); }
   SequenceParallelHandle sequence_parallel() const { return sequence_parallel_; }
+  ShardedParameters* sharded(Role) const { return nullptr; }
 
   void Attach(Role role, std::vector<at::Tensor> params);
   void PrepareBackward(Role role, const at::Tensor& loss);

@@ -1,8 +1,10 @@
 // Parallelism strategies for the trainer.
 //
 // A strategy owns how work is split across processes: it synchronises
-// gradients (and, in later strategies, shards optimizer state or exchanges
-// attention heads), so the losses and models never see the split.
+// gradients, names the Ulysses group the models exchange attention heads
+// over, and may shard the optimizer state, so the losses never see the
+// split. Strategies: SingleProcess (below), DataParallel (data_parallel.h),
+// ZeroRedundancy (zero.h).
 //
 // Contract (concept Parallelism):
 //   static constexpr const char* kName;   // parallel.strategy, as //tools:train lists it
@@ -12,6 +14,9 @@
 //   // The Ulysses group the models split their tokens over (ulysses.h);
 //   // null without sequence parallelism.
 //   SequenceParallelHandle sequence_parallel() const;
+//   // The role's sharded optimizer state (zero.h); null when every rank
+//   // holds all of it. The trainer then steps the shards.
+//   ShardedParameters* sharded(Role role) const;
 //   // Once per parameter set, before training; the parameters require grad.
 //   void Attach(Role role, std::vector<at::Tensor> params);
 //   // The next backward of `loss` completes this update's gradients of
@@ -47,6 +52,8 @@ namespace seedvr::parallel {
 // The parameter sets a trainer updates.
 enum class Role { kGenerator, kDiscriminator };
 
+class ShardedParameters;  // zero.h
+
 // Gradient bucketing (parallel.bucket_mb); PyTorch DDP's defaults.
 struct StrategyOptions {
   int64_t first_bucket_bytes = int64_t{1} << 20;
@@ -62,6 +69,7 @@ concept Parallelism = requires(P p, const P cp, std::vector<at::Tensor> params, 
   { cp.dp_size() } -> std::convertible_to<int>;
   { cp.is_main() } -> std::convertible_to<bool>;
   { cp.sequence_parallel() } -> std::same_as<SequenceParallelHandle>;
+  { cp.sharded(Role::kGenerator) } -> std::same_as<ShardedParameters*>;
   p.Attach(Role::kGenerator, params);
   p.PrepareBackward(Role::kGenerator, loss);
   { p.Average(values) } -> std::same_as<absl::Status>;
@@ -76,6 +84,7 @@ struct SingleProcess {
   int dp_size() const { return 1; }
   bool is_main() const { return true; }
   SequenceParallelHandle sequence_parallel() const { return {}; }
+  ShardedParameters* sharded(Role) const { return nullptr; }
   void Attach(Role, std::vector<at::Tensor>) {}
   void PrepareBackward(Role, const at::Tensor&) {}
   absl::Status Average(std::vector<double>&) { return absl::OkStatus(); }

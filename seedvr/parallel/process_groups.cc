@@ -1,5 +1,6 @@
 #include "seedvr/parallel/process_groups.h"
 
+#include <ATen/ATen.h>
 #include <c10/util/Exception.h>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -10,11 +11,13 @@
 #endif
 
 #include <cstdlib>
+#include <stdexcept>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 
 namespace seedvr::parallel {
@@ -233,6 +236,50 @@ absl::Status Wait(c10d::Work& work, std::chrono::milliseconds timeout, const std
     work.wait(timeout);
   } catch (const std::exception& e) {
     return absl::UnavailableError(absl::StrCat(what, " failed: ", ErrorMessage(e)));
+  }
+  return absl::OkStatus();
+}
+
+void BroadcastFromRankZero(const ProcessGroups& groups, const std::vector<at::Tensor>& tensors) {
+  at::NoGradGuard no_grad;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  for (const at::Tensor& t : tensors) {
+    std::vector<at::Tensor> one = {t.detach()};
+    works.push_back(groups.world()->broadcast(one, c10d::BroadcastOptions{}));
+  }
+  for (auto& w : works) {
+    if (auto s = Wait(*w, groups.timeout(), "broadcasting rank 0's weights"); !s.ok()) {
+      throw std::runtime_error(std::string(s.message()));
+    }
+  }
+}
+
+absl::Status AverageOverRanks(const ProcessGroups& groups, std::vector<double>& values) {
+  at::Tensor t = at::tensor(values, at::kDouble);
+  std::vector<at::Tensor> one = {t};
+  auto work = groups.data_parallel()->allreduce(one, c10d::AllreduceOptions{});
+  if (auto s = Wait(*work, groups.timeout(), "averaging the step's metrics over ranks"); !s.ok()) return s;
+  t.div_(groups.dp_size());
+  const double* mean = t.data_ptr<double>();
+  values.assign(mean, mean + values.size());
+  return absl::OkStatus();
+}
+
+absl::Status CheckAgreement(const ProcessGroups& groups, double value, std::chrono::milliseconds timeout,
+                            const std::string& what) {
+  at::Tensor t = at::tensor({value, -value}, at::kDouble);
+  std::vector<at::Tensor> one = {t};
+  c10d::AllreduceOptions o;
+  o.reduceOp = c10d::ReduceOp::MAX;
+  o.timeout = timeout;
+  auto work = groups.world()->allreduce(one, o);
+  if (auto s = Wait(*work, timeout, absl::StrCat("waiting for every rank at ", what)); !s.ok()) return s;
+  const double hi = t[0].item<double>(), lo = -t[1].item<double>();
+  if (hi != value || lo != value) {
+    return absl::InternalError(absl::StrFormat(
+        "%s: the ranks' weights differ (checksums from %.17g to %.17g, this rank %.17g): data-parallel replicas "
+        "diverged",
+        what, lo, hi, value));
   }
   return absl::OkStatus();
 }

@@ -32,6 +32,7 @@
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #include <torch/csrc/distributed/c10d/Store.hpp>
 #include <torch/csrc/distributed/c10d/Work.hpp>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -111,5 +112,17 @@ std::string ErrorMessage(const std::exception& e);
 // Waits for `work` at most `timeout`; a failure or a timeout becomes an
 // error that says `what` was running.
 absl::Status Wait(c10d::Work& work, std::chrono::milliseconds timeout, const std::string& what);
+
+// Overwrites `tensors` on every rank of the world with rank 0's, so every
+// replica starts from the same weights. Throws on a failed collective.
+void BroadcastFromRankZero(const ProcessGroups& groups, const std::vector<at::Tensor>& tensors);
+
+// Replaces each value by its mean over the data-parallel ranks.
+absl::Status AverageOverRanks(const ProcessGroups& groups, std::vector<double>& values);
+
+// A barrier over the world that also checks every rank holds the same
+// `value` (a weight checksum), waiting at most `timeout`.
+absl::Status CheckAgreement(const ProcessGroups& groups, double value, std::chrono::milliseconds timeout,
+                            const std::string& what);
 
 }  // namespace seedvr::parallel

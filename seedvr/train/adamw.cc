@@ -57,7 +57,7 @@ void AdamW::Step() {
   }
 }
 
-double AdamW::ClipGradNorm(double max_norm) {
+double AdamW::ClipGradNorm(double max_norm, const std::function<double(double)>& sum_over_ranks) {
   torch::NoGradGuard no_grad;
   // Summed on the device in fp64; one synchronisation for the whole norm.
   at::Tensor total;
@@ -66,13 +66,23 @@ double AdamW::ClipGradNorm(double max_norm) {
     at::Tensor sq = p.grad().to(at::kDouble).pow(2).sum();
     total = total.defined() ? total + sq : sq;
   }
-  const double norm = total.defined() ? std::sqrt(total.item<double>()) : 0.0;
+  double squares = total.defined() ? total.item<double>() : 0.0;
+  if (sum_over_ranks) squares = sum_over_ranks(squares);
+  const double norm = std::sqrt(squares);
   if (max_norm > 0 && norm > max_norm) {
     for (auto& [name, p] : params_) {
       if (p.grad().defined()) p.mutable_grad().mul_(max_norm / (norm + 1e-6));
     }
   }
   return norm;
+}
+
+int64_t AdamW::StateBytes() const {
+  int64_t bytes = 0;
+  for (const auto* list : {&exp_avg_, &exp_avg_sq_, &master_}) {
+    for (const at::Tensor& t : *list) bytes += t.numel() * t.element_size();
+  }
+  return bytes;
 }
 
 core::PyValue AdamW::State() const {

@@ -14,6 +14,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,8 +45,13 @@ class AdamW {
   void Step();
 
   // Global L2 norm of the gradients; scales them down to `max_norm` when
-  // max_norm > 0. Returns the norm before clipping.
-  double ClipGradNorm(double max_norm);
+  // max_norm > 0. Returns the norm before clipping. When the parameters are
+  // shards of a model (ZeRO), `sum_over_ranks` adds up every rank's sum of
+  // squares.
+  double ClipGradNorm(double max_norm, const std::function<double(double)>& sum_over_ranks = {});
+
+  // Bytes of the optimizer state: both moments, plus the host master copies.
+  int64_t StateBytes() const;
 
   // {"step", "lr", "beta1", "beta2", "exp_avg": {name: t}, "exp_avg_sq": {...}}
   core::PyValue State() const;

@@ -16,6 +16,12 @@ Ema::Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double d
   }
 }
 
+int64_t Ema::bytes() const {
+  int64_t n = 0;
+  for (const core::NamedTensor& t : shadow_) n += t.tensor.numel() * t.tensor.element_size();
+  return n;
+}
+
 void Ema::Update() {
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < shadow_.size(); ++i) {

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +28,7 @@ class Ema {
   void Update();
 
   const core::TensorList& weights() const { return shadow_; }
+  int64_t bytes() const;
 
   // Replaces the shadow weights; errors name `where` and the first mismatch.
   absl::Status Load(const core::TensorList& weights, const std::string& where);

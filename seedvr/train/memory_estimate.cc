@@ -88,7 +88,7 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
   MemoryEstimate r;
   r.dp_size = std::max<int64_t>(o.dp_size, 1);
   r.sp_size = o.sp_size > 0 ? o.sp_size : std::max<int64_t>(config.parallel.sp_size, 1);
-  r.sharded = o.sharded >= 0 ? o.sharded == 1 : config.parallel.strategy == "sharded";
+  r.zero2 = o.zero2 >= 0 ? o.zero2 == 1 : config.parallel.strategy == "zero2";
   r.checkpointing = o.checkpointing >= 0 ? o.checkpointing == 1 : m.gradient_checkpointing;
   const config::TrainingConfig& t = config.training;
   const bool gpu = t.device != "cpu";  // "auto" sizes a GPU run
@@ -125,9 +125,9 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
   // Parameter-derived parts.
   r.generator_params = dit::CountDiTParameters(m);
   const double p = static_cast<double>(r.generator_params);
-  const double shard = r.sharded ? static_cast<double>(r.dp_size) : 1.0;
+  const double shard = r.zero2 ? static_cast<double>(r.dp_size * r.sp_size) : 1.0;
   r.weights = p * kF32;
-  r.gradients = p * kF32 / shard;
+  r.gradients = p * kF32;
   // Plus the largest tensor's step temporaries (sqrt, denominator).
   int64_t largest = 0;
   for (const auto& t : dit::DiTStateDictShapes(m)) {
@@ -136,8 +136,8 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
     largest = std::max(largest, n);
   }
   r.optimizer = r.optimizer_offload ? 0 : 2 * p * kF32 / shard + 2.0 * static_cast<double>(largest) * kF32;
-  r.ema = r.ema_on_host ? 0 : p * kF32;
-  r.host = (r.optimizer_offload ? 3 * p * kF32 / shard : 0) + (r.ema_on_host ? p * kF32 : 0);
+  r.ema = r.ema_on_host ? 0 : p * kF32 / shard;
+  r.host = (r.optimizer_offload ? 3 * p * kF32 / shard : 0) + (r.ema_on_host ? p * kF32 / shard : 0);
   r.autocast_weights = r.bf16 ? p * kBf16 : 0;
 
   auto d_entry = FindDiscriminator(config.discriminator.type);
@@ -192,17 +192,17 @@ absl::StatusOr<GpuLayout> MinimumGpus(const config::TrainConfig& config, double 
     std::optional<GpuLayout> best;
     for (int64_t sp = 1; sp <= gpus; ++sp) {
       if (gpus % sp != 0 || config.model.heads % sp != 0) continue;
-      for (int sharded : {0, 1}) {
+      for (int zero2 : {0, 1}) {
         const int64_t dp = gpus / sp;
-        if (sharded == 1 && dp == 1) continue;
+        if (zero2 == 1 && gpus == 1) continue;
         MemoryOptions o = base;
         o.dp_size = dp;
         o.sp_size = sp;
-        o.sharded = sharded;
+        o.zero2 = zero2;
         auto e = EstimateMemory(config, o);
         if (!e.ok()) return e.status();
         if (e->total > card_bytes) continue;
-        if (!best || e->total < best->estimate.total) best = GpuLayout{gpus, dp, sp, sharded == 1, *e};
+        if (!best || e->total < best->estimate.total) best = GpuLayout{gpus, dp, sp, zero2 == 1, *e};
       }
     }
     if (best) return *best;

@@ -8,13 +8,14 @@
 // GPU run, since the estimate sizes cards.
 //
 // What the estimate models (bytes per device):
-//   weights        generator fp32 master copy (never sharded: ZeRO-2 style)
-//   gradients      fp32, divided by dp under parallel.strategy "sharded"
-//   optimizer      AdamW's two fp32 moments, divided by dp when sharded;
-//                  0 with optimizer.offload: cpu (they and an fp32 master
-//                  copy live in pinned host memory, `host`)
-//   ema            fp32 shadow copy of the generator; 0 with
-//                  training.ema_device: cpu (in `host` instead)
+//   weights        generator fp32 master copy (whole under ZeRO-2 too)
+//   gradients      fp32, whole: parallel/zero.h reduces them after backward
+//   optimizer      AdamW's two fp32 moments, divided by dp x sp under
+//                  parallel.strategy "zero2" (parallel/zero.h shards over
+//                  every rank); 0 with optimizer.offload: cpu (they and an
+//                  fp32 master copy live in pinned host memory, `host`)
+//   ema            fp32 shadow copy of the generator, divided by dp x sp
+//                  under zero2; 0 with training.ema_device: cpu (in `host`)
 //   autocast       bf16 copies of the weights autocast caches for the
 //                  forward and autograd keeps for backward (bf16 only)
 //   discriminator  weights + gradients + AdamW moments, plus its activations
@@ -49,7 +50,7 @@ namespace seedvr::train {
 struct MemoryOptions {
   int64_t dp_size = 1;          // data-parallel ranks (each holds batch_size clips)
   int64_t sp_size = 0;          // 0: config.parallel.sp_size
-  int sharded = -1;             // -1: config.parallel.strategy == "sharded"; 0/1 force
+  int zero2 = -1;               // -1: config.parallel.strategy == "zero2"; 0/1 force
   int checkpointing = -1;       // -1: config.model.gradient_checkpointing; 0/1 force
   int64_t text_tokens = 58;     // rows of the text embedding (released pos_emb: 58)
 };
@@ -65,7 +66,7 @@ struct MemoryEstimate {
   int64_t text_tokens = 0;
   int64_t max_windows = 0;      // most attention windows of one layer (each adds a text copy)
   int64_t dp_size = 1, sp_size = 1;
-  bool sharded = false, checkpointing = false, bf16 = false, vae_bf16 = false;
+  bool zero2 = false, checkpointing = false, bf16 = false, vae_bf16 = false;
   bool ema_on_host = false, optimizer_offload = false;
   double block_bytes_per_token = 0;  // saved for backward by one block, per video token
 
@@ -104,12 +105,12 @@ struct GpuLayout {
   int64_t gpus = 0;
   int64_t dp_size = 1;
   int64_t sp_size = 1;
-  bool sharded = false;
+  bool zero2 = false;
   MemoryEstimate estimate;
 };
 
 // Searches gpus = 1..max_gpus; at each count every sp_size dividing both the
-// count and the heads, dp = gpus / sp, with and without sharding (the
+// count and the heads, dp = gpus / sp, with and without ZeRO-2 (the
 // config's checkpointing is kept). Returns the first count with a layout
 // that fits (lowest peak among them), or ResourceExhausted naming the part
 // that alone does not fit.

@@ -79,13 +79,14 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
   monitor.Print(absl::StrCat("training ", t.Description(), " on ", core::DeviceDescription(p.device), ranks,
                              p.bf16 ? " in bf16" : " in fp32", "; ", parts.dataset->size(), " clips; from step ",
                              t.step(), " to ", p.max_steps));
-  // Rank 0 alone evaluates and writes; the others wait for it, then every
-  // rank checks that the weights still agree.
+  monitor.Print(absl::StrCat("optimizer state: ", t.StateSummary()));
+  // Rank 0 alone evaluates and writes (the others take part in gathering
+  // sharded state); every rank then checks that the weights still agree.
   auto evaluate = [&](const char* when) -> absl::Status {
     if (!parts.eval_loader) return absl::OkStatus();
+    auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
+    if (!r.ok()) return r.status();
     if (main) {
-      auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
-      if (!r.ok()) return r.status();
       monitor.Print(
           absl::StrFormat("eval %s (step %d, %d held-out clips): L1(restored EMA, HQ) = %.5f, "
                           "L1(LQ, HQ) = %.5f",
@@ -98,9 +99,10 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     return t.Sync(p.wait_timeout, absl::StrCat("the evaluation ", when, " training"));
   };
   auto save = [&](bool final, int64_t keep_last) -> absl::Status {
+    core::PyValue state = t.State();  // collective under ZeRO
     if (main) {
       parallel::CheckpointWriteScope writing;  // a stop signal waits for this write
-      if (auto s = SaveCheckpoint(dir, t.step(), final, t.State(), keep_last); !s.ok()) return s;
+      if (auto s = SaveCheckpoint(dir, t.step(), final, state, keep_last); !s.ok()) return s;
     }
     return t.Sync(p.wait_timeout, absl::StrCat("the checkpoint of step ", t.step()));
   };

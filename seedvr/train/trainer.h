@@ -4,7 +4,7 @@
 //   Generator      models/generator/generator.h      (SeedVR2Generator)
 //   Discriminator  models/discriminator/discriminator.h  (patch | video | dit)
 //   Loss           losses/adversarial.h               (non_saturating | hinge | rpgan)
-//   Parallelism    parallel/parallelism.h             (single | ddp)
+//   Parallelism    parallel/parallelism.h             (single | ddp | zero2)
 //
 // One step, as SeedVR2 and APT describe it: HQ and LQ clips are encoded by
 // the frozen VAE; the generator restores x̂ = noise - v at t = 1000; the
@@ -59,9 +59,13 @@ class TrainerInterface {
   virtual int64_t step() const = 0;
   // One generator update and its discriminator updates; returns the metrics.
   virtual absl::StatusOr<Metrics> Step() = 0;
+  // Collective: every rank calls it; complete on the main rank.
   virtual core::PyValue State() = 0;
+  // What the optimizers and the EMA hold on this rank.
+  virtual std::string StateSummary() const = 0;
   // Returns a line saying what was resumed (TrainingCore::LoadState).
   virtual absl::StatusOr<std::string> LoadState(const core::PyValue& state, const std::string& where) = 0;
+  // Collective: every rank calls it; the main rank evaluates.
   virtual absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) = 0;
   // This rank writes logs and checkpoints and evaluates.
   virtual bool is_main() const = 0;
@@ -89,10 +93,8 @@ class Trainer final : public TrainerInterface {
         d_(std::move(discriminator)),
         parallel_(std::move(parallel)),
         core_(std::move(params), {D::Impl::kName, L::kName, P::kName}, g_.NamedParameters(), NamedParametersOf(*d_),
-              std::move(vae), loader) {
+              std::move(vae), loader, Attach()) {
     g_.SetSequenceParallel(parallel_.sequence_parallel());
-    parallel_.Attach(parallel::Role::kGenerator, Tensors(core_.generator_parameters()));
-    parallel_.Attach(parallel::Role::kDiscriminator, Tensors(core_.discriminator_parameters()));
   }
 
   std::string Description() const override {
@@ -107,11 +109,12 @@ class Trainer final : public TrainerInterface {
   absl::Status Sync(std::chrono::milliseconds timeout, const std::string& what) override {
     return parallel_.Agree(core_.WeightsChecksum(), timeout, what);
   }
+  std::string StateSummary() const override { return core_.StateSummary(); }
   // Rank 0 evaluates alone, so its generator restores whole sequences.
   absl::StatusOr<EvalResult> Evaluate(data::DataLoader* eval_loader, int64_t clips) override {
     g_.SetSequenceParallel(nullptr);
     auto r = core_.Evaluate([this](const at::Tensor& lq, const at::Tensor& noise) { return g_.Restore(lq, noise); },
-                            eval_loader, clips);
+                            eval_loader, clips, parallel_.is_main());
     g_.SetSequenceParallel(parallel_.sequence_parallel());
     return r;
   }
@@ -230,6 +233,14 @@ class Trainer final : public TrainerInterface {
     discriminator::DiscriminatorOutput out = d_->forward(x);
     out.logits = out.logits.to(at::kFloat);
     return out;
+  }
+
+  // Hands both parameter sets to the strategy (before the optimizers are
+  // built: under ZeRO they hold its shards).
+  Shards Attach() {
+    parallel_.Attach(parallel::Role::kGenerator, Tensors(g_.NamedParameters()));
+    parallel_.Attach(parallel::Role::kDiscriminator, Tensors(NamedParametersOf(*d_)));
+    return {parallel_.sharded(parallel::Role::kGenerator), parallel_.sharded(parallel::Role::kDiscriminator)};
   }
 
   // Discriminators with their own randomness draw it once per update.

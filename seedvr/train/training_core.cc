@@ -4,10 +4,13 @@
 #include <torch/nn/module.h>
 #include <torch/utils.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "seedvr/core/device.h"
 #include "seedvr/data/clip_tensor.h"
@@ -29,28 +32,79 @@ core::PyValue Str(const char* s) { return core::PyValue{std::string(s)}; }
 constexpr uint64_t kSharedStream = 0x736861726564ull;
 constexpr uint64_t kBatchStream = 0x6261746368ull;
 
+// A checkpoint's whole tensors for `params`, checked name by name and
+// shape by shape; `what` names the entry in errors.
+absl::Status CheckMatches(const core::TensorList& list, const NamedTensors& params, const std::string& what) {
+  if (list.size() != params.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " holds ", list.size(), " tensors; this model has ",
+                                                   params.size(), " (was it trained with another config?)"));
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (list[i].name != params[i].first || !list[i].tensor.sizes().equals(params[i].second.sizes())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          what, ": '", list[i].name, "' [", absl::StrJoin(list[i].tensor.sizes(), ", "), "] does not match '",
+          params[i].first, "' [", absl::StrJoin(params[i].second.sizes(), ", "), "]"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // Copies a checkpoint's state dict `key` into `params`, strictly.
 absl::Status LoadParameters(const core::PyValue& state, const char* key, const NamedTensors& params,
                             const std::string& where) {
   const core::PyValue* v = state.find(key);
   if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no '", key, "' entry"));
-  auto list = core::ToTensorList(*v, absl::StrCat(where, "['", key, "']"));
+  const std::string what = absl::StrCat(where, "['", key, "']");
+  auto list = core::ToTensorList(*v, what);
   if (!list.ok()) return list.status();
-  if (list->size() != params.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, "['", key, "'] holds ", list->size(),
-                                                   " tensors; this model has ", params.size(),
-                                                   " (was it trained with another config?)"));
-  }
+  if (auto s = CheckMatches(*list, params, what); !s.ok()) return s;
   torch::NoGradGuard no_grad;
-  for (size_t i = 0; i < params.size(); ++i) {
-    if ((*list)[i].name != params[i].first || !(*list)[i].tensor.sizes().equals(params[i].second.sizes())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, "['", key, "']: '", (*list)[i].name, "' [", absl::StrJoin((*list)[i].tensor.sizes(), ", "),
-          "] does not match '", params[i].first, "' [", absl::StrJoin(params[i].second.sizes(), ", "), "]"));
-    }
-    params[i].second.copy_((*list)[i].tensor);
-  }
+  for (size_t i = 0; i < params.size(); ++i) params[i].second.copy_((*list)[i].tensor);
   return absl::OkStatus();
+}
+
+// `tensors` under the names of `params` (empty stays empty: a gather's
+// result off rank 0).
+core::TensorList Named(const NamedTensors& params, const std::vector<at::Tensor>& tensors) {
+  core::TensorList out;
+  for (size_t i = 0; i < tensors.size(); ++i) out.push_back({params[i].first, tensors[i]});
+  return out;
+}
+
+std::vector<at::Tensor> Values(const core::TensorList& list) {
+  std::vector<at::Tensor> out;
+  for (const core::NamedTensor& t : list) out.push_back(t.tensor);
+  return out;
+}
+
+// What the optimizers and the EMA hold: the parameters, or this rank's shards.
+NamedTensors Held(const NamedTensors& params, parallel::ShardedParameters* shards) {
+  if (shards == nullptr) return params;
+  NamedTensors out;
+  for (size_t i = 0; i < params.size(); ++i) out.emplace_back(params[i].first, shards->shards()[i]);
+  return out;
+}
+
+// An AdamW state with its moment lists replaced by `map` of them.
+absl::StatusOr<core::PyValue> MapMoments(const core::PyValue& state,
+                                         const std::function<absl::StatusOr<core::TensorList>(core::TensorList)>& map,
+                                         const std::string& where) {
+  const auto* items = std::get_if<std::shared_ptr<core::PyDict>>(&state.v);
+  if (items == nullptr) return absl::InvalidArgumentError(where + ": optimizer state is not a dict");
+  auto out = std::make_shared<core::PyDict>();
+  for (const auto& [key, value] : **items) {
+    const auto* name = std::get_if<std::string>(&key.v);
+    if (name == nullptr || (*name != "exp_avg" && *name != "exp_avg_sq")) {
+      out->emplace_back(key, value);
+      continue;
+    }
+    auto list = core::ToTensorList(value, absl::StrCat(where, "['", *name, "']"));
+    if (!list.ok()) return list.status();
+    auto mapped = map(*std::move(list));
+    if (!mapped.ok()) return mapped.status();
+    out->emplace_back(key, core::FromTensorList(*mapped));
+  }
+  return core::PyValue{out};
 }
 
 }  // namespace
@@ -72,17 +126,18 @@ void SetRequiresGrad(const NamedTensors& params, bool on) {
 }
 
 TrainingCore::TrainingCore(TrainerParams params, PolicyNames policies, NamedTensors generator,
-                           NamedTensors discriminator, FrozenVAE vae, data::DataLoader* loader)
+                           NamedTensors discriminator, FrozenVAE vae, data::DataLoader* loader, Shards shards)
     : params_(std::move(params)),
       policies_(policies),
       g_params_(std::move(generator)),
       d_params_(std::move(discriminator)),
+      shards_(shards),
       vae_(std::move(vae)),
       loader_(loader),
       shared_rng_(core::SeededGenerator(params_.device, params_.seed)),
-      g_opt_(g_params_, params_.g_optimizer, params_.optimizer_offload),
-      d_opt_(d_params_, params_.d_optimizer, params_.optimizer_offload),
-      ema_(g_params_, params_.ema_decay, params_.ema_on_host) {}
+      g_opt_(Held(g_params_, shards_.generator), params_.g_optimizer, params_.optimizer_offload),
+      d_opt_(Held(d_params_, shards_.discriminator), params_.d_optimizer, params_.optimizer_offload),
+      ema_(Held(g_params_, shards_.generator), params_.ema_decay, params_.ema_on_host) {}
 
 at::Tensor LatentBatch::Randn(const at::Tensor& like) const { return at::randn(like.sizes(), rng, like.options()); }
 
@@ -125,18 +180,27 @@ at::Tensor TrainingCore::DiscriminatorInput(const at::Tensor& latents) {
 void TrainingCore::ZeroGradDiscriminator() { d_opt_.ZeroGrad(); }
 void TrainingCore::ZeroGradGenerator() { g_opt_.ZeroGrad(); }
 
+double TrainingCore::Update(AdamW& opt, parallel::ShardedParameters* shards) {
+  std::function<double(double)> sum_over_ranks;
+  if (shards != nullptr) {
+    shards->ReduceScatterGradients();
+    sum_over_ranks = [shards](double v) { return shards->SumOverRanks(v); };
+  }
+  const double norm = opt.ClipGradNorm(params_.grad_clip, sum_over_ranks);
+  opt.Step();
+  opt.ZeroGrad();  // free the gradients before the next phase
+  if (shards != nullptr) shards->AllGatherParameters();
+  return norm;
+}
+
 double TrainingCore::StepDiscriminator() {
-  const double norm = d_opt_.ClipGradNorm(params_.grad_clip);
-  d_opt_.Step();
-  d_opt_.ZeroGrad();  // free the gradients before the next phase
+  const double norm = Update(d_opt_, shards_.discriminator);
   ++d_step_;
   return norm;
 }
 
 double TrainingCore::StepGenerator() {
-  const double norm = g_opt_.ClipGradNorm(params_.grad_clip);
-  g_opt_.Step();
-  g_opt_.ZeroGrad();
+  const double norm = Update(g_opt_, shards_.generator);
   ema_.Update();
   ++step_;
   return norm;
@@ -157,10 +221,23 @@ core::PyValue TrainingCore::State() {
   put("step", core::PyValue{step_});
   put("d_step", core::PyValue{d_step_});
   put("generator", core::FromTensorList(Detached(g_params_)));
-  put("ema", core::FromTensorList(ema_.weights()));
+  put("ema", core::FromTensorList(WholeEma()));
   put("discriminator", core::FromTensorList(Detached(d_params_)));
-  put("g_optimizer", g_opt_.State());
-  put("d_optimizer", d_opt_.State());
+  // Sharded moments are gathered, whole and under the parameters' names.
+  for (auto [key, opt, params, shards] : {std::tuple{"g_optimizer", &g_opt_, &g_params_, shards_.generator},
+                                          std::tuple{"d_optimizer", &d_opt_, &d_params_, shards_.discriminator}}) {
+    if (shards == nullptr) {
+      put(key, opt->State());
+      continue;
+    }
+    auto gathered = MapMoments(
+        opt->State(),
+        [&](core::TensorList held) -> absl::StatusOr<core::TensorList> {
+          return Named(*params, shards->GatherToMain(Values(held)));
+        },
+        key);
+    put(key, *std::move(gathered));  // its own State() is always a dict
+  }
   const data::LoaderPosition pos = loader_->position();
   put("loader", dict({{"epoch", core::PyValue{pos.epoch}},
                       {"index", core::PyValue{pos.index}},
@@ -175,15 +252,31 @@ core::PyValue TrainingCore::State() {
 absl::StatusOr<std::string> TrainingCore::LoadState(const core::PyValue& state, const std::string& where) {
   if (auto s = LoadParameters(state, "generator", g_params_, where); !s.ok()) return s;
   if (auto s = LoadParameters(state, "discriminator", d_params_, where); !s.ok()) return s;
+  // Whole tensors, sliced to this rank's shards under ZeRO.
+  auto held = [](const NamedTensors& params, parallel::ShardedParameters* shards, const std::string& what) {
+    return [&params, shards, what](core::TensorList whole) -> absl::StatusOr<core::TensorList> {
+      if (auto s = CheckMatches(whole, params, what); !s.ok()) return s;
+      return shards == nullptr ? whole : Named(params, shards->Slice(Values(whole)));
+    };
+  };
+  for (parallel::ShardedParameters* shards : {shards_.generator, shards_.discriminator}) {
+    if (shards != nullptr) shards->LoadShardsFromParameters();
+  }
   const core::PyValue* ema = state.find("ema");
   if (ema == nullptr) return absl::InvalidArgumentError(where + ": no 'ema' entry");
   auto ema_list = core::ToTensorList(*ema, where + "['ema']");
   if (!ema_list.ok()) return ema_list.status();
-  if (auto s = ema_.Load(*ema_list, where); !s.ok()) return s;
-  for (auto [key, opt] : {std::pair{"g_optimizer", &g_opt_}, std::pair{"d_optimizer", &d_opt_}}) {
+  auto ema_held = held(g_params_, shards_.generator, where + "['ema']")(*std::move(ema_list));
+  if (!ema_held.ok()) return ema_held.status();
+  if (auto s = ema_.Load(*ema_held, where); !s.ok()) return s;
+  for (auto [key, opt, params, shards] : {std::tuple{"g_optimizer", &g_opt_, &g_params_, shards_.generator},
+                                          std::tuple{"d_optimizer", &d_opt_, &d_params_, shards_.discriminator}}) {
     const core::PyValue* v = state.find(key);
     if (v == nullptr) return absl::InvalidArgumentError(absl::StrCat(where, ": no '", key, "' entry"));
-    if (auto s = opt->LoadState(*v, absl::StrCat(where, "['", key, "']")); !s.ok()) return s;
+    const std::string what = absl::StrCat(where, "['", key, "']");
+    auto mapped = MapMoments(*v, held(*params, shards, what), what);
+    if (!mapped.ok()) return mapped.status();
+    if (auto s = opt->LoadState(*mapped, what); !s.ok()) return s;
   }
   const core::PyValue* step = state.find("step");
   const core::PyValue* d_step = state.find("d_step");
@@ -213,19 +306,33 @@ absl::StatusOr<std::string> TrainingCore::LoadState(const core::PyValue& state, 
 
 double TrainingCore::WeightsChecksum() const {
   torch::NoGradGuard no_grad;
-  double sum = 0;
+  double sum = 0, ema = 0;
   for (const auto& [name, p] : g_params_) sum += p.sum(at::kDouble).item<double>();
-  for (const core::NamedTensor& w : ema_.weights()) sum += w.tensor.sum(at::kDouble).item<double>();
-  return sum;
+  for (const core::NamedTensor& w : ema_.weights()) ema += w.tensor.sum(at::kDouble).item<double>();
+  return sum + (shards_.generator != nullptr ? shards_.generator->SumOverRanks(ema) : ema);
+}
+
+core::TensorList TrainingCore::WholeEma() const {
+  if (shards_.generator == nullptr) return ema_.weights();
+  return Named(g_params_, shards_.generator->GatherToMain(Values(ema_.weights())));
+}
+
+std::string TrainingCore::StateSummary() const {
+  constexpr double kMiB = 1 << 20;
+  return absl::StrFormat("G AdamW %.1f MiB, D AdamW %.1f MiB, EMA %.1f MiB (this rank%s)", g_opt_.StateBytes() / kMiB,
+                         d_opt_.StateBytes() / kMiB, ema_.bytes() / kMiB,
+                         shards_.generator != nullptr ? ", ZeRO-2 shards" : "");
 }
 
 absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader,
-                                                  int64_t clips) {
+                                                  int64_t clips, bool main) {
   torch::NoGradGuard no_grad;
+  const core::TensorList ema = WholeEma();
+  if (!main) return EvalResult{};
   std::vector<at::Tensor> saved;
   for (size_t i = 0; i < g_params_.size(); ++i) {
     saved.push_back(g_params_[i].second.detach().clone());
-    g_params_[i].second.copy_(ema_.weights()[i].tensor);
+    g_params_[i].second.copy_(ema[i].tensor);
   }
   at::Generator gen = core::SeededGenerator(params_.device, params_.seed + 1);
   eval_loader->Restore({0, 0});

@@ -15,6 +15,13 @@
 // data-parallel ranks draw what one process with grad_accum 2 draws. Models,
 // batches, noise and losses live on params.device; clips reach it through
 // pinned memory and asynchronous copies.
+//
+// Under ZeRO-2 (parallel/zero.h) the optimizers and the EMA hold this
+// rank's shards of the parameters instead of the parameters; each step
+// reduce-scatters the gradients first and all-gathers the weights after,
+// and State, LoadState, WeightsChecksum and Evaluate gather or slice whole
+// tensors, so checkpoints are the same files either way. Those four are
+// then collective: every rank calls them.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -30,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/data/loader.h"
+#include "seedvr/parallel/zero.h"
 #include "seedvr/train/adamw.h"
 #include "seedvr/train/ema.h"
 #include "seedvr/train/frozen_vae.h"
@@ -69,6 +77,12 @@ struct PolicyNames {
   const char* parallelism;
 };
 
+// The strategy's sharded parameter sets (null: every rank holds all).
+struct Shards {
+  parallel::ShardedParameters* generator = nullptr;
+  parallel::ShardedParameters* discriminator = nullptr;
+};
+
 // The parameters of a module under their names.
 NamedTensors NamedParametersOf(const torch::nn::Module& module);
 // The tensors alone, as the parallelism contract takes them.
@@ -80,7 +94,7 @@ class TrainingCore {
   // `generator` and `discriminator` are the live parameters the optimizers
   // update and checkpoints hold; `loader` outlives the core.
   TrainingCore(TrainerParams params, PolicyNames policies, NamedTensors generator, NamedTensors discriminator,
-               FrozenVAE vae, data::DataLoader* loader);
+               FrozenVAE vae, data::DataLoader* loader, Shards shards = {});
 
   const TrainerParams& params() const { return params_; }
   int64_t step() const { return step_; }
@@ -107,8 +121,11 @@ class TrainingCore {
   double generator_lr() const { return g_opt_.options().lr; }
   double discriminator_lr() const { return d_opt_.options().lr; }
 
-  // Everything needed to continue exactly (layout: checkpoint.h).
+  // Everything needed to continue exactly (layout: checkpoint.h); complete
+  // on rank 0 (sharded state is gathered there).
   core::PyValue State();
+  // "G AdamW 12.0 MiB, D AdamW 1.0 MiB, EMA 6.0 MiB (this rank)".
+  std::string StateSummary() const;
   // Returns a line saying what was resumed; when the checkpoint was saved
   // with another number of data-parallel ranks, the sampler re-splits the
   // epoch at the same global position and the line says so.
@@ -122,13 +139,20 @@ class TrainingCore {
   // in) and for the LQ latents themselves. Latents are posterior means and
   // the noise has its own seeded generator, so evaluating is deterministic
   // and never changes the training stream.
+  // Only `main` evaluates; the others take part in gathering the EMA.
   using RestoreFn = std::function<at::Tensor(const at::Tensor& lq, const at::Tensor& noise)>;
-  absl::StatusOr<EvalResult> Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader, int64_t clips);
+  absl::StatusOr<EvalResult> Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader, int64_t clips,
+                                      bool main);
 
  private:
   TrainerParams params_;
   PolicyNames policies_;
+  double Update(AdamW& opt, parallel::ShardedParameters* shards);
+  // The EMA as whole tensors (gathered on rank 0 under ZeRO; empty elsewhere).
+  core::TensorList WholeEma() const;
+
   NamedTensors g_params_, d_params_;
+  Shards shards_;
   FrozenVAE vae_;
   data::DataLoader* loader_;
   at::Generator shared_rng_;

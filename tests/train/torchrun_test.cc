@@ -41,6 +41,10 @@ class TorchrunTest : public TrainerTest {
     ASSERT_GT(pid, 0);
     ASSERT_EQ(testing::WaitExit(pid, std::chrono::seconds(240)), 0) << testing::ReadText(log);
   }
+
+  // 4 steps straight equal 2 + resume + 2 under `strategy`, bit for bit, and
+  // one process continues the run.
+  static void ExpectResumes(const std::string& strategy);
 };
 
 // ‖a - b‖ / ‖b‖ of every tensor of a checkpoint entry.
@@ -88,23 +92,28 @@ TEST_F(TorchrunTest, SequenceParallelStepEqualsOneProcess) {
   // frames, (9 - 1) a multiple of 4 * sp_size.
   const std::vector<std::string> common = {"training.max_steps=1", "data.num_frames=9", "discriminator.type=dit",
                                            "loss.lambda_r1=0",     "loss.lambda_ar1=1", "loss.lambda_l1=1"};
-  const std::string two = testing::TempDir() + "/sp_two_ranks";
   const std::string one = testing::TempDir() + "/sp_one_process";
-  std::vector<std::string> split = common;
-  split.push_back("parallel.sp_size=2");
-  Torchrun(two, split);
   ASSERT_TRUE(Train(Config(one, common)).ok());
-  for (const char* key : {"d_adv", "g_adv", "fm", "l1", "ar1", "g_grad_norm", "d_grad_norm"}) {
-    const double want = LoggedMetric(one, 1, key), got = LoggedMetric(two, 1, key);
-    EXPECT_LE(std::abs(got - want), 1e-4 * std::max(1.0, std::abs(want))) << key << ": " << got << " vs " << want;
-    std::printf("step 1 %-12s sp 2: %.6g  one process: %.6g\n", key, got, want);
+  // Either strategy composes with the sequence split.
+  for (const std::string strategy : {"ddp", "zero2"}) {
+    const std::string two = testing::TempDir() + "/sp_two_ranks_" + strategy;
+    std::vector<std::string> split = common;
+    split.insert(split.end(), {"parallel.sp_size=2", "parallel.strategy=" + strategy});
+    Torchrun(two, split);
+    for (const char* key : {"d_adv", "g_adv", "fm", "l1", "ar1", "g_grad_norm", "d_grad_norm"}) {
+      const double want = LoggedMetric(one, 1, key), got = LoggedMetric(two, 1, key);
+      EXPECT_LE(std::abs(got - want), 1e-4 * std::max(1.0, std::abs(want)))
+          << strategy << " " << key << ": " << got << " vs " << want;
+      std::printf("step 1 %-12s sp 2 %s: %.6g  one process: %.6g\n", key, strategy.c_str(), got, want);
+    }
   }
 }
 
-TEST_F(TorchrunTest, ResumesBitForBitAndContinuesOnAnotherWorldSize) {
-  const std::string straight = testing::TempDir() + "/torchrun_straight";
-  const std::string split = testing::TempDir() + "/torchrun_split";
-  const std::vector<std::string> common = {"loss.lambda_ar1=1", "checkpoint.save_every=2"};
+void TorchrunTest::ExpectResumes(const std::string& strategy) {
+  const std::string straight = testing::TempDir() + "/torchrun_straight_" + strategy;
+  const std::string split = testing::TempDir() + "/torchrun_split_" + strategy;
+  const std::vector<std::string> common = {"loss.lambda_ar1=1", "checkpoint.save_every=2",
+                                           "parallel.strategy=" + strategy};
   auto with = [&](std::vector<std::string> more) {
     more.insert(more.end(), common.begin(), common.end());
     return more;
@@ -132,6 +141,40 @@ TEST_F(TorchrunTest, ResumesBitForBitAndContinuesOnAnotherWorldSize) {
   const std::string out = ::testing::internal::GetCapturedStdout();
   ASSERT_TRUE(resumed.ok()) << resumed;
   EXPECT_NE(out.find("saved with 2 data-parallel ranks and continues on 1"), std::string::npos) << out;
+}
+
+TEST_F(TorchrunTest, ResumesBitForBitAndContinuesOnAnotherWorldSize) { ExpectResumes("ddp"); }
+
+// ZeRO-2 checkpoints hold whole, gathered tensors: the same files.
+TEST_F(TorchrunTest, ZeroTwoResumesBitForBitAndContinuesOnAnotherWorldSize) { ExpectResumes("zero2"); }
+
+// The "G AdamW <x> MiB" figure of rank 0's start-up line.
+double GeneratorOptimizerMiB(const std::string& log) {
+  const std::string text = testing::ReadText(log);
+  const size_t at = text.find("G AdamW ");
+  EXPECT_NE(at, std::string::npos) << text;
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + 8));
+}
+
+TEST_F(TorchrunTest, ZeroTwoEqualsDataParallelWithHalfTheOptimizerState) {
+  const std::vector<std::string> common = {"training.max_steps=3", "loss.lambda_ar1=1", "loss.lambda_l1=1",
+                                           "checkpoint.save_every=3"};
+  const std::string ddp = testing::TempDir() + "/zero_vs_ddp_ddp";
+  const std::string zero = testing::TempDir() + "/zero_vs_ddp_zero2";
+  Torchrun(ddp, common);
+  std::vector<std::string> sharded = common;
+  sharded.push_back("parallel.strategy=zero2");
+  Torchrun(zero, sharded);
+  auto a = LoadCheckpoint(FinalCheckpointPath(zero));
+  auto b = LoadCheckpoint(FinalCheckpointPath(ddp));
+  ASSERT_TRUE(a.ok() && b.ok());
+  for (const char* key : {"generator", "ema", "discriminator"}) ExpectClose(*a, *b, key, 1e-6);
+  for (const char* key : {"g_optimizer", "d_optimizer"}) {
+    for (const char* moment : {"exp_avg", "exp_avg_sq"}) ExpectClose(*a->find(key), *b->find(key), moment, 1e-6);
+  }
+  const double ratio = GeneratorOptimizerMiB(zero + ".log") / GeneratorOptimizerMiB(ddp + ".log");
+  std::printf("generator AdamW state per rank, zero2 / ddp on 2 ranks: %.4f\n", ratio);
+  EXPECT_NEAR(ratio, 0.5, 0.01);
 }
 
 // A long torchrun run, two steps in: the launcher's pid and rank 1's.

@@ -32,14 +32,15 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
   std::string dir = testing::TempDir() + "/trainer_" + t.preset;
   auto d = FindDiscriminator(t.discriminator);
   ASSERT_TRUE(d.ok()) << d.status();
-  config::TrainConfig c =
-      Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
-                   std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
-                   (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0"});
   // Multi-process strategies run here as a world of one rank (real c10d
   // groups, with rank 0 serving the store); tests/train:torchrun_test runs
   // them on two.
   const bool multi_process = std::string(t.parallelism) != "single";
+  config::TrainConfig c =
+      Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
+                   std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
+                   (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0",
+                   std::string("parallel.strategy=") + (multi_process ? t.parallelism : "ddp")});
   auto selected = SelectTrainer(c, multi_process ? 2 : 1);
   ASSERT_TRUE(selected.ok()) << selected.status();
   EXPECT_EQ(std::string(selected->first->preset), t.preset);
@@ -70,6 +71,7 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
   ASSERT_TRUE(ema.ok());
   dit::NaDiT model(c.model);
   EXPECT_TRUE(dit::LoadDiTWeights(*model, *ema).ok()) << t.preset;
+  std::filesystem::remove_all(dir);  // 27 trainers' checkpoints add up
 }
 
 INSTANTIATE_TEST_SUITE_P(Compiled, EveryTrainer, ::testing::ValuesIn(CompiledTrainers()),

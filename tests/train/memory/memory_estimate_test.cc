@@ -129,23 +129,25 @@ TEST(MemoryEstimateTest, SequenceParallelHalvesActivations) {
   EXPECT_FALSE(EstimateMemory(c, o).ok());
 }
 
-TEST(MemoryEstimateTest, ShardingDividesGradientsAndOptimizerStates) {
+TEST(MemoryEstimateTest, ZeroTwoDividesOptimizerStatesAndEmaOverEveryRank) {
   const config::TrainConfig c = Train3B();
   MemoryOptions o;
   o.dp_size = 4;
   const MemoryEstimate ddp = Estimate(c, o);
-  o.sharded = 1;
-  const MemoryEstimate sharded = Estimate(c, o);
-  EXPECT_EQ(ddp.gradients, sharded.gradients * 4);
-  EXPECT_DOUBLE_EQ(sharded.optimizer, 3'391'475'776.0 * 8 / 4 + 2.0 * 15360 * 2560 * 4);
-  EXPECT_EQ(ddp.weights, sharded.weights);  // ZeRO-2: weights stay whole
-  EXPECT_EQ(ddp.ema, sharded.ema);
+  o.zero2 = 1;
+  const MemoryEstimate zero2 = Estimate(c, o);
+  EXPECT_DOUBLE_EQ(zero2.optimizer, 3'391'475'776.0 * 8 / 4 + 2.0 * 15360 * 2560 * 4);
+  EXPECT_DOUBLE_EQ(zero2.ema, ddp.ema / 4);
+  EXPECT_EQ(ddp.weights, zero2.weights);      // weights stay whole
+  EXPECT_EQ(ddp.gradients, zero2.gradients);  // reduced after backward, whole until then
+  o.sp_size = 2;                              // 4 x 2 ranks share the state
+  EXPECT_DOUBLE_EQ(Estimate(c, o).ema, ddp.ema / 8);
   // The config key selects it too.
   config::TrainConfig k = c;
-  k.parallel.strategy = "sharded";
+  k.parallel.strategy = "zero2";
   MemoryOptions dp4;
   dp4.dp_size = 4;
-  EXPECT_EQ(Estimate(k, dp4).gradients, sharded.gradients);
+  EXPECT_EQ(Estimate(k, dp4).ema, zero2.ema);
 }
 
 TEST(MemoryEstimateTest, MinimumGpus) {
@@ -166,15 +168,15 @@ TEST(MemoryEstimateTest, MinimumGpus) {
   for (int64_t sp = 1; sp < fit->gpus; ++sp) {
     const int64_t gpus = fit->gpus - 1;
     if (gpus % sp != 0 || c.model.heads % sp != 0) continue;
-    for (int sharded : {0, 1}) {
+    for (int zero2 : {0, 1}) {
       MemoryOptions o;
       o.sp_size = sp;
       o.dp_size = gpus / sp;
-      o.sharded = sharded;
-      EXPECT_GT(Estimate(c, o).total, 80e9) << "sp " << sp << " sharded " << sharded;
+      o.zero2 = zero2;
+      EXPECT_GT(Estimate(c, o).total, 80e9) << "sp " << sp << " zero2 " << zero2;
     }
   }
-  // A card smaller than the weights that are never sharded.
+  // A card smaller than the weights that are never zero2.
   auto none = MinimumGpus(c, 16e9, 64);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), absl::StatusCode::kResourceExhausted);
