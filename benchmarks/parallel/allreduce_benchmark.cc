@@ -16,9 +16,7 @@
 //       .bazel/bin/benchmarks/parallel/allreduce_benchmark
 //
 // Gloo on CPU tensors; on a GPU (a --config=cuda build) the same binary
-// reduces CUDA tensors with NCCL. Without torchrun it runs as a world of one.
-// Iteration counts are fixed so every rank runs the same collectives; rank 0
-// alone reports.
+// reduces CUDA tensors with NCCL (ranks_main.h).
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
@@ -29,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/parallel/ranks_main.h"
 #include "seedvr/config/config.h"
 #include "seedvr/core/cli.h"
 #include "seedvr/core/device.h"
@@ -40,20 +39,7 @@
 namespace seedvr::parallel {
 namespace {
 
-std::shared_ptr<ProcessGroups>& Groups() {
-  static std::shared_ptr<ProcessGroups> groups;
-  return groups;
-}
-
-c10::Device& BenchDevice() {
-  static c10::Device device = c10::kCPU;
-  return device;
-}
-
-[[noreturn]] void Fail(const absl::Status& status) {
-  std::fprintf(stderr, "allreduce_benchmark: %s\n", std::string(status.message()).c_str());
-  std::exit(1);
-}
+[[noreturn]] void Fail(const absl::Status& status) { BenchFail(std::string(status.message())); }
 
 // The parameters of a gradient set, built once, on the benchmark's device.
 const std::vector<at::Tensor>& GradientSet(const std::string& name) {
@@ -98,7 +84,7 @@ void BM_GradientAllReduce(benchmark::State& state, const std::string& set) {
   for (const at::Tensor& p : params) bytes += p.numel() * 4;
   std::unique_ptr<DataParallel> dp;
   if (bucket_mb > 0) {
-    dp = std::make_unique<DataParallel>(Groups(), StrategyOptions{.bucket_bytes = bucket_mb << 20});
+    dp = std::make_unique<DataParallel>(BenchGroups(), StrategyOptions{.bucket_bytes = bucket_mb << 20});
     dp->Attach(Role::kGenerator, params);
   }
   for (auto _ : state) {
@@ -109,7 +95,7 @@ void BM_GradientAllReduce(benchmark::State& state, const std::string& set) {
     for (const at::Tensor& p : params) const_cast<at::Tensor&>(p).mutable_grad() = at::Tensor();
   }
   state.SetBytesProcessed(state.iterations() * bytes);
-  state.counters["ranks"] = Groups()->dp_size();
+  state.counters["ranks"] = BenchGroups()->dp_size();
   state.counters["grad_MiB"] = static_cast<double>(bytes) / (1 << 20);
 }
 
@@ -132,37 +118,7 @@ BENCHMARK_CAPTURE(BM_GradientAllReduce, 3b_one_block, std::string("3b"))
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
-// What ranks other than 0 report: nothing.
-class SilentReporter : public benchmark::BenchmarkReporter {
- public:
-  bool ReportContext(const Context&) override { return true; }
-  void ReportRuns(const std::vector<Run>&) override {}
-};
-
 }  // namespace
 }  // namespace seedvr::parallel
 
-int main(int argc, char** argv) {
-  using namespace seedvr;
-  core::EnterUserWorkingDirectory();
-  auto env = parallel::LaunchEnv::FromEnvironment();
-  if (!env.ok()) parallel::Fail(env.status());
-  if (env->world_size == 1) env->master_port = 0;  // a world of one serves its own store
-  if (core::CudaDeviceCount() > 0) parallel::BenchDevice() = c10::Device(c10::kCUDA, env->local_rank);
-  parallel::GroupOptions o;
-  o.device = parallel::BenchDevice();
-  o.timeout = std::chrono::minutes(5);
-  auto groups = parallel::ProcessGroups::Create(*env, o);
-  if (!groups.ok()) parallel::Fail(groups.status());
-  parallel::Groups() = *groups;
-  benchmark::Initialize(&argc, argv);
-  if (env->rank == 0) {
-    benchmark::RunSpecifiedBenchmarks();
-  } else {
-    parallel::SilentReporter silent;
-    benchmark::RunSpecifiedBenchmarks(&silent);
-  }
-  benchmark::Shutdown();
-  parallel::Groups().reset();
-  return 0;
-}
+int main(int argc, char** argv) { return seedvr::parallel::RunBenchmarksOnRanks(argc, argv, /*sp_size=*/1); }

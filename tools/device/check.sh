@@ -10,8 +10,10 @@
 #      card's measured bf16 rate; again with the EMA and optimizer offloaded
 #   3. estimate_memory for both, to hold against the measured peaks
 #   4. one-step restoration of a 33-frame 720p clip at the 3B shape
-#   5. the data-parallel gradient all-reduce (allreduce_benchmark) on NCCL,
-#      one rank per GPU, under torchrun from $SEEDVR_PYTHON (default python3)
+#   5. the data-parallel gradient all-reduce (allreduce_benchmark) and the
+#      sequence-parallel attention layer (sequence_parallel_benchmark) on
+#      NCCL, one rank per GPU, under torchrun from $SEEDVR_PYTHON (default
+#      python3)
 # With --cpu (no GPU) the same binaries run on the CPU at the tiny config,
 # which checks that the bundle is complete.
 #
@@ -80,6 +82,8 @@ if [ "$cpu" -eq 1 ]; then
   step estimate bin/estimate_memory --config configs/tiny.yaml --set training.device=cpu
   step allreduce "${SEEDVR_PYTHON:-python3}" -m torch.distributed.run --standalone --nproc-per-node=2 --no-python \
     bin/allreduce_benchmark --benchmark_filter=tiny
+  step sequence_parallel "${SEEDVR_PYTHON:-python3}" -m torch.distributed.run --standalone --nproc-per-node=2 \
+    --no-python bin/sequence_parallel_benchmark --benchmark_filter=/1024
 else
   step apt_step bin/apt_figures --config configs/train.yaml --set training.device=cuda --steps 3 \
     --restore 33x720x1280
@@ -91,6 +95,8 @@ else
   # NCCL on the host's GPUs, one rank per GPU.
   step allreduce "${SEEDVR_PYTHON:-python3}" -m torch.distributed.run --standalone --nproc-per-node="$(nvidia-smi -L | wc -l)" \
     --no-python bin/allreduce_benchmark
+  step sequence_parallel "${SEEDVR_PYTHON:-python3}" -m torch.distributed.run --standalone \
+    --nproc-per-node="$(nvidia-smi -L | wc -l)" --no-python bin/sequence_parallel_benchmark
 fi
 echo "check.sh: $([ $status -eq 0 ] && echo all passed || echo FAILURES above); logs in $out"
 exit $status

@@ -22,7 +22,8 @@ shared="${SEEDVR_SHARED_DIR:-$repo/../shared}"
 bundle="$out/bundle"
 
 targets=(//tools:train //tools:infer //tools:estimate_memory //benchmarks/train:apt_figures
-         //benchmarks/parallel:allreduce_benchmark //tests/train:trainer_gpu_test //tests/models:parity_gpu_test)
+         //benchmarks/parallel:allreduce_benchmark //benchmarks/parallel:sequence_parallel_benchmark
+         //tests/train:trainer_gpu_test //tests/models:parity_gpu_test)
 (cd "$repo" && bazel build --config=cuda "${targets[@]}")
 bin_dir="$(cd "$repo" && bazel info --config=cuda bazel-bin)"
 
