@@ -98,27 +98,14 @@ void BM_AttentionLayer(benchmark::State& state, Variant variant) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_AttentionLayer, one_rank, Variant::kOneRank)
-    ->Arg(1024)
-    ->Arg(2048)
-    ->Arg(4096)
-    ->Iterations(3)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_AttentionLayer, ulysses, Variant::kUlysses)
-    ->Arg(1024)
-    ->Arg(2048)
-    ->Arg(4096)
-    ->Iterations(3)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_AttentionLayer, allgather_kv, Variant::kAllGatherKV)
-    ->Arg(1024)
-    ->Arg(2048)
-    ->Arg(4096)
-    ->Iterations(3)
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+// Sequence lengths and fixed iterations, the same for every variant.
+void Lengths(benchmark::internal::Benchmark* b) {
+  b->Arg(1024)->Arg(2048)->Arg(4096)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+BENCHMARK_CAPTURE(BM_AttentionLayer, one_rank, Variant::kOneRank)->Apply(Lengths);
+BENCHMARK_CAPTURE(BM_AttentionLayer, ulysses, Variant::kUlysses)->Apply(Lengths);
+BENCHMARK_CAPTURE(BM_AttentionLayer, allgather_kv, Variant::kAllGatherKV)->Apply(Lengths);
 
 }  // namespace
 }  // namespace seedvr::parallel

@@ -10,10 +10,7 @@
 namespace seedvr::parallel {
 
 DataParallel::DataParallel(std::shared_ptr<ProcessGroups> groups, StrategyOptions options)
-    : groups_(std::move(groups)), options_(options) {
-  TORCH_CHECK(groups_ != nullptr, "data-parallel training needs process groups (launch with torchrun)");
-  sequence_parallel_ = MakeSequenceParallel(*groups_);
-}
+    : MultiProcess(std::move(groups)), options_(options) {}
 
 DataParallel::DataParallel(DataParallel&&) noexcept = default;
 DataParallel& DataParallel::operator=(DataParallel&&) noexcept = default;
@@ -38,12 +35,6 @@ void DataParallel::PrepareBackward(Role role, const at::Tensor& loss) {
   c10d::Reducer& reducer = *reducers_[static_cast<int>(role)];
   reducer.prepare_for_forward();
   reducer.prepare_for_backward({loss});
-}
-
-absl::Status DataParallel::Average(std::vector<double>& values) { return AverageOverRanks(*groups_, values); }
-
-absl::Status DataParallel::Agree(double value, std::chrono::milliseconds timeout, const std::string& what) {
-  return CheckAgreement(*groups_, value, timeout, what);
 }
 
 }  // namespace seedvr::parallel

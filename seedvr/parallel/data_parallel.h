@@ -28,31 +28,21 @@
 
 namespace seedvr::parallel {
 
-class DataParallel {
+class DataParallel : public MultiProcess {
  public:
   static constexpr const char* kName = "ddp";
 
-  // `groups` must not be null.
   DataParallel(std::shared_ptr<ProcessGroups> groups, StrategyOptions options);
   DataParallel(DataParallel&&) noexcept;
   DataParallel& operator=(DataParallel&&) noexcept;
   ~DataParallel();
 
-  int dp_rank() const { return groups_->dp_rank(); }
-  int dp_size() const { return groups_->dp_size(); }
-  bool is_main() const { return groups_->is_main(); }
-  SequenceParallelHandle sequence_parallel() const { return sequence_parallel_; }
   ShardedParameters* sharded(Role) const { return nullptr; }
-
   void Attach(Role role, std::vector<at::Tensor> params);
   void PrepareBackward(Role role, const at::Tensor& loss);
-  absl::Status Average(std::vector<double>& values);
-  absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what);
 
  private:
-  std::shared_ptr<ProcessGroups> groups_;
   StrategyOptions options_;
-  SequenceParallelHandle sequence_parallel_;
   std::array<std::unique_ptr<c10d::Reducer>, 2> reducers_;  // by Role
 };
 

@@ -35,12 +35,14 @@
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/Exception.h>
 
 #include <chrono>
 #include <concepts>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -92,5 +94,28 @@ struct SingleProcess {
 };
 
 static_assert(Parallelism<SingleProcess>);
+
+// What the multi-process strategies share: their place in the process
+// groups (not null: a torchrun launch), the Ulysses group, the metric mean
+// and the agreement check.
+class MultiProcess {
+ public:
+  explicit MultiProcess(std::shared_ptr<ProcessGroups> groups) : groups_(std::move(groups)) {
+    TORCH_CHECK(groups_ != nullptr, "multi-process training needs process groups (launch with torchrun)");
+    sequence_parallel_ = MakeSequenceParallel(*groups_);
+  }
+  int dp_rank() const { return groups_->dp_rank(); }
+  int dp_size() const { return groups_->dp_size(); }
+  bool is_main() const { return groups_->is_main(); }
+  SequenceParallelHandle sequence_parallel() const { return sequence_parallel_; }
+  absl::Status Average(std::vector<double>& values) { return AverageOverRanks(*groups_, values); }
+  absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what) {
+    return CheckAgreement(*groups_, value, timeout, what);
+  }
+
+ protected:
+  std::shared_ptr<ProcessGroups> groups_;
+  SequenceParallelHandle sequence_parallel_;
+};
 
 }  // namespace seedvr::parallel

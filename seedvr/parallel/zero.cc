@@ -131,22 +131,10 @@ std::vector<at::Tensor> ShardedParameters::Slice(const std::vector<at::Tensor>& 
   return out;
 }
 
-ZeroRedundancy::ZeroRedundancy(std::shared_ptr<ProcessGroups> groups, StrategyOptions options)
-    : groups_(std::move(groups)), options_(options) {
-  TORCH_CHECK(groups_ != nullptr, "ZeRO-2 training needs process groups (launch with torchrun)");
-  sequence_parallel_ = MakeSequenceParallel(*groups_);
-}
-
 void ZeroRedundancy::Attach(Role role, std::vector<at::Tensor> params) {
   BroadcastFromRankZero(*groups_, params);
   sharded_[static_cast<int>(role)] = std::make_shared<ShardedParameters>(std::move(params), groups_,
                                                                          options_.bucket_bytes);
-}
-
-absl::Status ZeroRedundancy::Average(std::vector<double>& values) { return AverageOverRanks(*groups_, values); }
-
-absl::Status ZeroRedundancy::Agree(double value, std::chrono::milliseconds timeout, const std::string& what) {
-  return CheckAgreement(*groups_, value, timeout, what);
 }
 
 }  // namespace seedvr::parallel

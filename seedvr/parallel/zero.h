@@ -84,28 +84,19 @@ class ShardedParameters {
 
 // The strategy: DDP's launch, weight broadcast, metrics and checks, with the
 // optimizer state sharded.
-class ZeroRedundancy {
+class ZeroRedundancy : public MultiProcess {
  public:
   static constexpr const char* kName = "zero2";
 
-  // `groups` must not be null.
-  ZeroRedundancy(std::shared_ptr<ProcessGroups> groups, StrategyOptions options);
+  ZeroRedundancy(std::shared_ptr<ProcessGroups> groups, StrategyOptions options)
+      : MultiProcess(std::move(groups)), options_(options) {}
 
-  int dp_rank() const { return groups_->dp_rank(); }
-  int dp_size() const { return groups_->dp_size(); }
-  bool is_main() const { return groups_->is_main(); }
-  SequenceParallelHandle sequence_parallel() const { return sequence_parallel_; }
   ShardedParameters* sharded(Role role) const { return sharded_[static_cast<int>(role)].get(); }
-
   void Attach(Role role, std::vector<at::Tensor> params);
   void PrepareBackward(Role, const at::Tensor&) {}  // gradients are reduced at the step
-  absl::Status Average(std::vector<double>& values);
-  absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what);
 
  private:
-  std::shared_ptr<ProcessGroups> groups_;
   StrategyOptions options_;
-  SequenceParallelHandle sequence_parallel_;
   std::shared_ptr<ShardedParameters> sharded_[2];  // by Role
 };
 
