@@ -21,7 +21,8 @@
 //   void Attach(Role role, std::vector<at::Tensor> params);
 //   // The next backward of `loss` completes this update's gradients of
 //   // `role` (the last micro-batch of a gradient accumulation); after it,
-//   // every rank holds the same, averaged gradients.
+//   // every rank holds the same, averaged gradients (a sharding strategy
+//   // instead reduces them into its shards at the optimizer step).
 //   void PrepareBackward(Role role, const at::Tensor& loss);
 //   // Replaces each value by its mean over the data-parallel ranks.
 //   absl::Status Average(std::vector<double>& values);

@@ -17,8 +17,9 @@
 //
 // The parallelism strategy sees only parameter sets and losses: before the
 // backward of each update's last micro-batch it is told which set that
-// backward completes (it reduces the gradients during it), and it averages
-// the step's metrics over ranks. Under sequence parallelism it also names
+// backward completes (it reduces the gradients during it, or, sharding the
+// optimizer state, at the step: training_core.h), and it averages the step's
+// metrics over ranks. Under sequence parallelism it also names
 // the Ulysses group the generator (and a DiT discriminator) split tokens over.
 //
 // TrainerInterface is what the run loop (run.h) drives, so the loop too is
