@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
           "Adversarial post-training of the SeedVR2 DiT into a one-step video restorer.\n"
           "One process, or one process per GPU under torchrun:\n"
           "  torchrun --nproc-per-node=4 --no-python .bazel/bin/tools/train --config FILE [flags]\n"
-          "parallel.sp_size (--sp_size) groups consecutive ranks for sequence parallelism; the other\n"
-          "factor of the world size is data parallel.\n\nFlags:\n%s\nCompiled trainers:\n",
+          "parallel.sp_size (--sp_size) groups consecutive ranks for Ulysses sequence parallelism;\n"
+          "the other factor of the world size is data parallel, with parallel.strategy ddp (default)\n"
+          "or zero2 (AdamW state and EMA sharded over every rank).\n\nFlags:\n%s\nCompiled trainers:\n",
           seedvr::config::TrainCommandLineHelp().c_str());
       for (const auto& t : seedvr::train::CompiledTrainers()) {
         std::printf("  discriminator.type=%-6s loss.loss_type=%-15s parallelism=%s\n", t.discriminator, t.loss,
