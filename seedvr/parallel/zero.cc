@@ -53,8 +53,9 @@ void ShardedParameters::Run(const c10::intrusive_ptr<c10d::Work>& work, const ch
 void ShardedParameters::ReduceScatterGradients() {
   at::NoGradGuard no_grad;
   // Which parameters any rank has a gradient for.
-  at::Tensor has = at::zeros({static_cast<int64_t>(params_.size())}, at::kFloat);
-  for (size_t i = 0; i < params_.size(); ++i) has[i] = params_[i].grad().defined() ? 1.0 : 0.0;
+  std::vector<float> defined;
+  for (const at::Tensor& p : params_) defined.push_back(p.grad().defined() ? 1.0f : 0.0f);
+  at::Tensor has = at::tensor(defined, at::kFloat);
   std::vector<at::Tensor> one = {has};
   c10d::AllreduceOptions max;
   max.reduceOp = c10d::ReduceOp::MAX;
