@@ -73,6 +73,8 @@ void TrainFields(V& v, TrainConfig& c) {
     s("input", d.input, OneOf({"latent", "pixel"}));
     s("dit_feature_layers", d.dit_feature_layers);
     s("dit_timestep_shift", d.dit_timestep_shift, InRange(1e-3, 1e3));
+    s("dit_condition", d.dit_condition, OneOf({"none", "lq"}));
+    s("checkpoint", d.checkpoint);
   });
   v.Section("optimizer", c.optimizer, [](auto& s, OptimizerConfig& o) {
     s("g_lr", o.g_lr, InRange(0.0, 1.0));

@@ -34,10 +34,15 @@ struct DiscriminatorConfig {
   int64_t base_channels = 64;
   int64_t num_layers = 3;
   std::string input = "latent";    // latent | pixel (through the frozen VAE decoder)
-  // `dit` discriminator: layers whose features feed cross-attention heads,
-  // and the shift s of the random timestep t' = s t / (1 + (s - 1) t).
-  std::vector<int64_t> dit_feature_layers = {16, 26, 31};
+  // `dit` discriminator: layers whose features feed cross-attention heads
+  // (empty: APT's relative depths, blocks 16, 26, 36 of 36), the shift s of
+  // the random timestep t' = s t / (1 + (s - 1) t), what fills the
+  // backbone's condition channels (none | lq), and the DiT checkpoint D
+  // starts from (empty: the generator's initial weights).
+  std::vector<int64_t> dit_feature_layers;
   double dit_timestep_shift = 12.0;
+  std::string dit_condition = "none";
+  std::string checkpoint;
 };
 
 struct OptimizerConfig {

@@ -143,6 +143,7 @@ class Trainer final : public TrainerInterface {
           torch::NoGradGuard no_grad;
           fake = g_.Restore(b.lq, b.noise);
         }
+        Condition(b);
         at::Tensor real_in = core_.DiscriminatorInput(b.hq), fake_in = core_.DiscriminatorInput(fake).detach();
         discriminator::DiscriminatorOutput real_out = Judge(real_in), fake_out = Judge(fake_in);
         at::Tensor adv = L::Discriminator(real_out.logits, fake_out.logits);
@@ -183,6 +184,7 @@ class Trainer final : public TrainerInterface {
     for (size_t i = 0; i < batches->size(); ++i) {
       const LatentBatch& b = (*batches)[i];
       at::Tensor fake = g_.Restore(b.lq, b.noise);
+      Condition(b);
       discriminator::DiscriminatorOutput fake_out = Judge(core_.DiscriminatorInput(fake));
       discriminator::DiscriminatorOutput real_out;
       {
@@ -247,6 +249,11 @@ class Trainer final : public TrainerInterface {
   // Discriminators with their own randomness draw it once per update.
   void Resample() {
     if constexpr (discriminator::ResamplingDiscriminator<D>) d_->Resample(core_.shared_rng());
+  }
+
+  // Discriminators that may see the LQ input get the batch's.
+  void Condition(const LatentBatch& b) {
+    if constexpr (discriminator::ConditionedDiscriminator<D>) d_->Condition(b.lq);
   }
 
   G g_;

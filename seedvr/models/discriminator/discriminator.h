@@ -31,6 +31,11 @@
 // timesteps) from the trainer's seeded generator, once per D or G update, so
 // every forward within an update sees the same draw and resume stays exact.
 //
+// Optional hook (concept ConditionedDiscriminator): `Condition(lq)` hands D
+// the LQ latents [B, C, T, h, w] of the clips its next forwards judge, for
+// discriminators that may see the restoration's input (the DiT
+// discriminator with discriminator.dit_condition: lq).
+//
 // Adding a discriminator: its header and .cc here (implementing the above),
 // its test, and one line in the trainer product (seedvr/train/BUILD.bazel).
 #pragma once
@@ -96,6 +101,11 @@ concept Discriminator = requires(D d, const at::Tensor& x, const config::TrainCo
 
 template <class D>
 concept ResamplingDiscriminator = Discriminator<D> && requires(D d, at::Generator& gen) { d->Resample(gen); };
+
+template <class D>
+concept ConditionedDiscriminator = Discriminator<D> && requires(D d, const at::Tensor& lq) {
+  d->Condition(lq);
+};
 
 // Channels of what D judges under this config: latent or pixel channels.
 int64_t InputChannels(const config::TrainConfig& config);

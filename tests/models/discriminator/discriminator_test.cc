@@ -1,8 +1,10 @@
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
-#include <ATen/CPUGeneratorImpl.h>
+#include <string>
 
+#include "seedvr/core/tensor_file.h"
 #include "seedvr/models/discriminator/dit.h"
 #include "seedvr/models/discriminator/patch.h"
 #include "seedvr/models/discriminator/video.h"
@@ -12,6 +14,7 @@ namespace seedvr::discriminator {
 namespace {
 
 static_assert(Discriminator<PatchDiscriminator> && Discriminator<VideoDiscriminator> && Discriminator<DiTDiscriminator>);
+static_assert(ConditionedDiscriminator<DiTDiscriminator> && !ConditionedDiscriminator<PatchDiscriminator>);
 
 TEST(PatchDiscriminator, LogitMapAndFeaturesOnALatentClip) {
   PatchDiscriminator d(PatchDiscriminatorOptions{16, 8, 3});
@@ -73,21 +76,60 @@ dit::DiTConfig TinyDiT() {
   return c;
 }
 
-TEST(DiTDiscriminator, OneNoiseDrawPerUpdateAndFeaturesFromTappedLayers) {
+// APT §3.3: D judges the raw samples; only the timestep it is conditioned
+// on is random. So its backbone input is the clip itself (channels last,
+// condition channels zero) whatever the draw, while the timestep changes.
+TEST(DiTDiscriminator, BackboneSeesCleanSamplesAndOnlyTheTimestepIsDrawn) {
   const dit::DiTConfig c = TinyDiT();
   DiTDiscriminator d(DiTDiscriminatorOptions{c, {0, 2}, 12.0, at::randn({5, 8})});
   at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(3);
-  d->Resample(gen);
   at::Tensor x = at::randn({2, 16, 2, 8, 8}, at::kFloat);
+  const at::Tensor expected =
+      at::cat({x, at::zeros({2, 17, 2, 8, 8})}, 1).permute({0, 2, 3, 4, 1}).reshape({2 * 2 * 8 * 8, 33});
+  d->Resample(gen);
+  const at::Tensor t1 = d->Timesteps(2);
+  EXPECT_TRUE(at::equal(d->BackboneInput(x), expected));
   DiscriminatorOutput a = d->forward(x), b = d->forward(x);
   EXPECT_EQ(a.logits.sizes(), (std::vector<int64_t>{2, 1}));
   EXPECT_TRUE(at::equal(a.logits, b.logits));  // same draw within an update (R1, aR1/aR2 need it)
   ASSERT_EQ(a.features.size(), 2u);
   EXPECT_EQ(a.features[0].sizes(), (std::vector<int64_t>{2 * 2 * 4 * 4, 32}));
   d->Resample(gen);
+  EXPECT_TRUE(at::equal(d->BackboneInput(x), expected));
+  EXPECT_FALSE(at::equal(d->Timesteps(2), t1));
+  EXPECT_TRUE((t1 >= 0).all().item<bool>() && (t1 < 1).all().item<bool>());
   EXPECT_FALSE(at::equal(d->forward(x).logits, a.logits));
   // The backbone keeps the DiT's official key names under "backbone.".
   EXPECT_TRUE(d->named_parameters().contains("backbone.blocks.0.attn.proj_qkv.vid.weight"));
+}
+
+// With dit_condition: lq the condition channels carry the LQ latent and a
+// mask of ones, as the generator's get_condition lays them out.
+TEST(DiTDiscriminator, LqConditionFillsTheConditionChannels) {
+  DiTDiscriminator d(DiTDiscriminatorOptions{TinyDiT(), {1}, 12.0, at::randn({5, 8}), /*condition=*/true});
+  at::Tensor x = at::randn({1, 16, 2, 4, 4}), lq = at::randn({1, 16, 2, 4, 4});
+  d->Condition(lq);
+  at::Tensor in = d->BackboneInput(x).view({2, 4, 4, 33});
+  EXPECT_TRUE(at::equal(in.narrow(3, 0, 16), x[0].permute({1, 2, 3, 0})));
+  EXPECT_TRUE(at::equal(in.narrow(3, 16, 16), lq[0].permute({1, 2, 3, 0})));
+  EXPECT_TRUE(at::equal(in.select(3, 32), at::ones({2, 4, 4})));
+}
+
+// APT taps blocks 16, 26 and 36 of its 36 (1-indexed); the 3B's 32 blocks
+// are tapped at the same relative depths.
+TEST(DiTDiscriminator, TapsAtAptRelativeDepths) {
+  EXPECT_EQ(AptFeatureLayers(36), (std::vector<int64_t>{15, 25, 35}));
+  EXPECT_EQ(AptFeatureLayers(32), (std::vector<int64_t>{13, 22, 31}));
+  EXPECT_EQ(AptFeatureLayers(1), (std::vector<int64_t>{0}));
+}
+
+// A single query attending to a set of tokens does not depend on their order.
+TEST(DiTDiscriminator, CrossAttentionHeadIsOrderInvariant) {
+  CrossAttentionHead head(32, 2);
+  at::Tensor tokens = at::randn({2, 7, 32});
+  at::Tensor out = head->forward(tokens);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 32}));
+  EXPECT_TRUE(at::allclose(head->forward(tokens.flip(1)), out, 1e-5, 1e-6));
 }
 
 int64_t Numel(const torch::nn::Module& m) {
@@ -124,6 +166,23 @@ TEST(Discriminators, CountParametersEqualsTheBuiltModule) {
   EXPECT_TRUE(at::equal((*dit)->backbone->named_parameters()["vid_in.proj.weight"],
                         generator->named_parameters()["vid_in.proj.weight"]));
   EXPECT_FALSE(DiTDiscriminatorImpl::FromConfig(c, {}).ok());  // needs the generator
+
+  // discriminator.checkpoint: D starts from another DiT (APT: the diffusion
+  // model's weights), without needing the generator.
+  dit::NaDiT other(c.model);
+  core::TensorList weights;
+  for (const auto& p : other->named_parameters()) weights.push_back({p.key(), p.value().detach()});
+  const std::string path = ::testing::TempDir() + "/d_init.safetensors";
+  ASSERT_TRUE(core::WriteSafetensors(path, weights).ok());
+  c.discriminator.checkpoint = path;
+  auto from_file = DiTDiscriminatorImpl::FromConfig(c, {nullptr, at::randn({5, 8})});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_TRUE(at::equal((*from_file)->backbone->named_parameters()["vid_in.proj.weight"],
+                        other->named_parameters()["vid_in.proj.weight"]));
+  c.discriminator.checkpoint = path + ".missing";
+  auto missing = DiTDiscriminatorImpl::FromConfig(c, {nullptr, at::randn({5, 8})});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(std::string(missing.status().message()).find("discriminator.checkpoint"), std::string::npos);
 }
 
 }  // namespace
