@@ -14,10 +14,16 @@ at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w) {
   return at::_upsample_bicubic2d_aa(video01, {nh, nw}, /*align_corners=*/false).clamp(0, 1);
 }
 
+int64_t CenterCropOffset(int64_t size, int64_t crop) {
+  const int64_t margin = size - crop, half = margin / 2;
+  // margin / 2 is k + 0.5 when the margin is odd: round to the even neighbour.
+  return margin % 2 != 0 && half % 2 != 0 ? half + 1 : half;
+}
+
 at::Tensor DivisibleCrop(const at::Tensor& video, int64_t multiple) {
   const int64_t h = video.size(2) / multiple * multiple, w = video.size(3) / multiple * multiple;
   TORCH_CHECK(h > 0 && w > 0, "video of ", video.size(2), "x", video.size(3), " is smaller than ", multiple, " pixels");
-  const int64_t top = (video.size(2) - h) / 2, left = (video.size(3) - w) / 2;
+  const int64_t top = CenterCropOffset(video.size(2), h), left = CenterCropOffset(video.size(3), w);
   return video.narrow(2, top, h).narrow(3, left, w);
 }
 

@@ -16,7 +16,13 @@ namespace seedvr::infer {
 // antialiasing (torchvision's default for tensors), clamped to [0, 1].
 at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w);
 
-// Centre crop to multiples of `multiple` (DivisibleCrop).
+// Offset of a centre crop of `crop` out of `size` pixels as torchvision's
+// center_crop computes it: int(round((size - crop) / 2.0)), where Python's
+// round takes half to even (round(7.5) = 8, round(2.5) = 2), not the floor.
+int64_t CenterCropOffset(int64_t size, int64_t crop);
+
+// Centre crop to multiples of `multiple` (DivisibleCrop: torchvision's
+// center_crop, offsets from CenterCropOffset).
 at::Tensor DivisibleCrop(const at::Tensor& video, int64_t multiple = 16);
 
 // Pads by repeating the last frame until (T - 1) % (4 * sp_size) == 0

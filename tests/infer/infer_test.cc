@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <fstream>
 
@@ -42,6 +43,33 @@ TEST(VideoOps, AreaResizeKeepsAspectAndCropIsDivisible) {
   at::Tensor c = DivisibleCrop(at::rand({1, 3, 100, 70}));
   EXPECT_EQ(c.size(2), 96);
   EXPECT_EQ(c.size(3), 64);
+}
+
+// torchvision's center_crop places the window at int(round((H - th) / 2.0))
+// with Python's round (half to even); the floor is a row/column off whenever
+// the margin is 3 mod 4.
+TEST(VideoOps, DivisibleCropCentresLikeTorchvision) {
+  // 640x480 at the default 1280x720 area: s = sqrt(3), 480 s = 831.38 -> 831,
+  // 640 s = 1108.51 -> 1109; DivisibleCrop keeps 816x1104.
+  EXPECT_EQ(AreaResize(at::zeros({1, 3, 480, 640}), 720, 1280).sizes(), at::IntArrayRef({1, 3, 831, 1109}));
+  // Rows/columns numbered so the crop's first element is its offset.
+  auto offsets = [](int64_t h, int64_t w) {
+    at::Tensor rows = at::arange(h, at::kFloat).view({1, 1, h, 1}).expand({1, 3, h, w});
+    at::Tensor cols = at::arange(w, at::kFloat).view({1, 1, 1, w}).expand({1, 3, h, w});
+    at::Tensor r = DivisibleCrop(rows), c = DivisibleCrop(cols);
+    return std::array<int64_t, 4>{r.size(2), r.size(3), static_cast<int64_t>(r[0][0][0][0].item<float>()),
+                                  static_cast<int64_t>(c[0][0][0][0].item<float>())};
+  };
+  // Top: round((831 - 816) / 2) = round(7.5) = 8 (the floor gave 7); left:
+  // round((1109 - 1104) / 2) = round(2.5) = 2, half to even rounds down.
+  EXPECT_EQ(offsets(831, 1109), (std::array<int64_t, 4>{816, 1104, 8, 2}));
+  // round(0.5) = 0, round(1.5) = 2, round(3.5) = 4, round(4.5) = 4; even
+  // margins are exact: (100 - 96) / 2 = 2, (70 - 64) / 2 = 3.
+  EXPECT_EQ(offsets(17, 19), (std::array<int64_t, 4>{16, 16, 0, 2}));
+  EXPECT_EQ(offsets(23, 25), (std::array<int64_t, 4>{16, 16, 4, 4}));
+  EXPECT_EQ(offsets(100, 70), (std::array<int64_t, 4>{96, 64, 2, 3}));
+  EXPECT_EQ(CenterCropOffset(831, 816), 8);
+  EXPECT_EQ(CenterCropOffset(1109, 1104), 2);
 }
 
 TEST(VideoOps, ColorFixTakesLowFrequenciesFromTheInput) {
