@@ -80,8 +80,10 @@ void TrainFields(V& v, TrainConfig& c) {
     s("g_lr", o.g_lr, InRange(0.0, 1.0));
     s("d_lr", o.d_lr, InRange(0.0, 1.0));
     s("betas", o.betas);
+    s("d_betas", o.d_betas);
     s("eps", o.eps, InRange(0.0, 1.0));
     s("weight_decay", o.weight_decay, InRange(0.0, 10.0));
+    s("d_weight_decay", o.d_weight_decay, InRange(0.0, 10.0));
     s("grad_clip", o.grad_clip, AtLeast(0.0));
     s("offload", o.offload, OneOf({"none", "cpu"}));
   });
@@ -102,6 +104,7 @@ void TrainFields(V& v, TrainConfig& c) {
     s("grad_accum", t.grad_accum, InRange<int64_t>(1, 4096));
     s("d_steps", t.d_steps, InRange<int64_t>(1, 100));
     s("ema_decay", t.ema_decay, InRange(0.0, 1.0));
+    s("ema_warmup", t.ema_warmup);
     s("seed", t.seed);
     s("dit_checkpoint", t.dit_checkpoint);
     s("vae_checkpoint", t.vae_checkpoint);
@@ -161,8 +164,10 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
                              2 * c.vae.latent_channels + 1, ") in and vae.latent_channels out, got ",
                              c.model.vid_in_channels, " and ", c.model.vid_out_channels));
   }
-  if (c.optimizer.betas[0] < 0 || c.optimizer.betas[0] >= 1 || c.optimizer.betas[1] < 0 || c.optimizer.betas[1] >= 1) {
-    e.push_back("optimizer.betas: expected two values in [0, 1)");
+  for (const auto& [key, b] : {std::pair{"betas", c.optimizer.betas}, std::pair{"d_betas", c.optimizer.d_betas}}) {
+    if (b[0] < 0 || b[0] >= 1 || b[1] < 0 || b[1] >= 1) {
+      e.push_back(absl::StrCat("optimizer.", key, ": expected two values in [0, 1), got [", b[0], ", ", b[1], "]"));
+    }
   }
   return e;
 }

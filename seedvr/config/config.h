@@ -45,12 +45,17 @@ struct DiscriminatorConfig {
   std::string checkpoint;
 };
 
+// AdamW for G and D. D follows GAN practice by default (APT: RMSProp with
+// alpha 0.9, that is beta1 0 and beta2 0.9, and no weight decay). On resume
+// these values win over the checkpoint's, with a logged line.
 struct OptimizerConfig {
   double g_lr = 1e-5;
   double d_lr = 1e-4;
-  std::array<double, 2> betas = {0.9, 0.999};
+  std::array<double, 2> betas = {0.9, 0.999};  // the generator's
+  std::array<double, 2> d_betas = {0.0, 0.9};
   double eps = 1e-8;
-  double weight_decay = 0.01;
+  double weight_decay = 0.01;  // the generator's
+  double d_weight_decay = 0.0;
   double grad_clip = 0.0;          // max global gradient norm; 0 disables
   // none | cpu: keep the fp32 master weights and AdamW moments in (pinned)
   // host memory and step there, as ZeRO-Offload does.
@@ -75,6 +80,7 @@ struct TrainingConfig {
   int64_t grad_accum = 1;
   int64_t d_steps = 1;             // discriminator updates per generator update
   double ema_decay = 0.9998;
+  bool ema_warmup = true;  // decay min(ema_decay, (1 + n) / (10 + n)) at G update n
   uint64_t seed = 666;
   std::string dit_checkpoint;      // released .pth/.safetensors, or empty for random init
   std::string vae_checkpoint;      // ema_vae.pth / .safetensors, or empty for random init

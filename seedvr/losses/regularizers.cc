@@ -3,8 +3,6 @@
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include <cmath>
-
 namespace seedvr::losses {
 
 at::Tensor R1Penalty(const LogitsFn& logits_fn, const at::Tensor& real) {
@@ -18,12 +16,6 @@ at::Tensor R1Penalty(const LogitsFn& logits_fn, const at::Tensor& real) {
 at::Tensor LazyR1::Loss(const at::Tensor& penalty) const {
   return penalty * (gamma / 2.0 * static_cast<double>(interval));
 }
-
-double LazyR1::Ratio() const {
-  return gamma > 0 && interval > 1 ? static_cast<double>(interval) / (interval + 1) : 1.0;
-}
-
-double LazyR1::CorrectBeta(double beta) const { return std::pow(beta, Ratio()); }
 
 at::Tensor ApproximatedPenalty(const LogitsFn& logits_fn, const at::Tensor& logits, const at::Tensor& x,
                                const at::Tensor& noise, double sigma) {

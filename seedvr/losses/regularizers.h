@@ -2,10 +2,12 @@
 //
 // - Exact R1 (Mescheder et al. 2018; StyleGAN2): (gamma / 2) * E[|grad_x D(x)|^2]
 //   on real clips, by double backward. Lazy (StyleGAN2): computed every
-//   `interval` D steps and scaled by `interval`, with the D optimizer's lr
-//   and betas corrected by interval / (interval + 1) so the effective step
-//   stays the same. Needs a discriminator with double backward
-//   (kDoubleBackward, models/discriminator/discriminator.h).
+//   `interval` D steps and scaled by `interval`, so its mean strength stays
+//   gamma. The penalty joins that D step's loss: D takes one optimizer step
+//   per update either way, so StyleGAN2's optimizer correction (lr and betas
+//   by interval / (interval + 1)), which pays for the separate
+//   regularisation step it takes, does not apply. Needs a discriminator with
+//   double backward (kDoubleBackward, models/discriminator/discriminator.h).
 // - Approximated R1/R2 (Seaweed-APT, arXiv 2501.08316;
 //   SeedVR2, arXiv 2506.05301):
 //   lambda * E[(D(x) - D(x + sigma eps))^2] on real (R1) or generated (R2)
@@ -35,10 +37,6 @@ struct LazyR1 {
   bool Due(int64_t d_step) const { return gamma > 0 && d_step % interval == 0; }
   // The loss added on a due step: (gamma / 2) * penalty * interval.
   at::Tensor Loss(const at::Tensor& penalty) const;
-  // StyleGAN2's optimizer correction for lazy regularisation.
-  double Ratio() const;
-  double CorrectLr(double lr) const { return lr * Ratio(); }
-  double CorrectBeta(double beta) const;
 };
 
 // E[(D(x) - D(x + sigma * noise))^2], given D(x) as `logits`; `noise` (same

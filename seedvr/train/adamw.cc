@@ -96,12 +96,14 @@ core::PyValue AdamW::State() const {
   d->emplace_back(core::PyValue{std::string("lr")}, core::PyValue{options_.lr});
   d->emplace_back(core::PyValue{std::string("beta1")}, core::PyValue{options_.beta1});
   d->emplace_back(core::PyValue{std::string("beta2")}, core::PyValue{options_.beta2});
+  d->emplace_back(core::PyValue{std::string("eps")}, core::PyValue{options_.eps});
+  d->emplace_back(core::PyValue{std::string("weight_decay")}, core::PyValue{options_.weight_decay});
   d->emplace_back(core::PyValue{std::string("exp_avg")}, core::FromTensorList(avg));
   d->emplace_back(core::PyValue{std::string("exp_avg_sq")}, core::FromTensorList(avg_sq));
   return core::PyValue{d};
 }
 
-absl::Status AdamW::LoadState(const core::PyValue& state, const std::string& where) {
+absl::StatusOr<std::string> AdamW::LoadState(const core::PyValue& state, const std::string& where) {
   const core::PyValue* step = state.find("step");
   const core::PyValue* avg = state.find("exp_avg");
   const core::PyValue* avg_sq = state.find("exp_avg_sq");
@@ -127,12 +129,16 @@ absl::Status AdamW::LoadState(const core::PyValue& state, const std::string& whe
   step_ = std::get<int64_t>(step->v);
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < master_.size(); ++i) master_[i].copy_(params_[i].second);
+  std::string changed;
   for (auto [key, field] :
-       {std::pair{"lr", &options_.lr}, std::pair{"beta1", &options_.beta1}, std::pair{"beta2", &options_.beta2}}) {
+       {std::pair{"lr", options_.lr}, std::pair{"beta1", options_.beta1}, std::pair{"beta2", options_.beta2},
+        std::pair{"eps", options_.eps}, std::pair{"weight_decay", options_.weight_decay}}) {
     const core::PyValue* v = state.find(key);
-    if (v != nullptr && std::holds_alternative<double>(v->v)) *field = std::get<double>(v->v);
+    if (v != nullptr && std::holds_alternative<double>(v->v) && std::get<double>(v->v) != field) {
+      absl::StrAppend(&changed, changed.empty() ? "" : ", ", key, " ", std::get<double>(v->v), " -> ", field);
+    }
   }
-  return absl::OkStatus();
+  return changed;
 }
 
 }  // namespace seedvr::train

@@ -53,12 +53,16 @@ class AdamW {
   // Bytes of the optimizer state: both moments, plus the host master copies.
   int64_t StateBytes() const;
 
-  // {"step", "lr", "beta1", "beta2", "exp_avg": {name: t}, "exp_avg_sq": {...}}
+  // {"step", "lr", "beta1", "beta2", "eps", "weight_decay", "exp_avg": {name: t},
+  //  "exp_avg_sq": {...}}
   core::PyValue State() const;
+  // Loads the moments and the step count; the options this optimizer was
+  // built with (the run's config) win over the saved ones, and the returned
+  // text lists what differs ("lr 0.0001 -> 5e-05", empty when nothing).
   // Errors name `where` and the first entry that does not match the
   // parameters. With offload, the host master copies are refreshed from the
   // parameters, so load the parameters first.
-  absl::Status LoadState(const core::PyValue& state, const std::string& where);
+  absl::StatusOr<std::string> LoadState(const core::PyValue& state, const std::string& where);
 
  private:
   std::vector<std::pair<std::string, at::Tensor>> params_;

@@ -3,11 +3,14 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace seedvr::train {
 
-Ema::Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay, bool on_host) : decay_(decay) {
+Ema::Ema(const std::vector<std::pair<std::string, at::Tensor>>& params, double decay, bool warmup, bool on_host)
+    : decay_(decay), warmup_(warmup) {
   torch::NoGradGuard no_grad;
   for (const auto& [name, p] : params) {
     sources_.push_back(p);
@@ -22,11 +25,16 @@ int64_t Ema::bytes() const {
   return n;
 }
 
-void Ema::Update() {
+double Ema::DecayAt(int64_t n) const {
+  return warmup_ ? std::min(decay_, (1.0 + static_cast<double>(n)) / (10.0 + static_cast<double>(n))) : decay_;
+}
+
+void Ema::Update(int64_t n) {
   torch::NoGradGuard no_grad;
+  const double decay = DecayAt(n);
   for (size_t i = 0; i < shadow_.size(); ++i) {
     at::Tensor& s = shadow_[i].tensor;
-    s.lerp_(sources_[i].detach().to(s.device()), 1 - decay_);
+    s.lerp_(sources_[i].detach().to(s.device()), 1 - decay);
   }
 }
 

@@ -45,10 +45,10 @@ absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, con
                c.loss.lambda_ar2, c.loss.ar_sigma,  c.loss.lambda_l1};
   const auto& o = c.optimizer;
   p.g_optimizer = {o.g_lr, o.betas[0], o.betas[1], o.eps, o.weight_decay};
-  p.d_optimizer = {p.r1.CorrectLr(o.d_lr), p.r1.CorrectBeta(o.betas[0]), p.r1.CorrectBeta(o.betas[1]), o.eps,
-                   o.weight_decay};
+  p.d_optimizer = {o.d_lr, o.d_betas[0], o.d_betas[1], o.eps, o.d_weight_decay};
   p.grad_clip = o.grad_clip;
   p.ema_decay = c.training.ema_decay;
+  p.ema_warmup = c.training.ema_warmup;
   p.seed = c.training.seed;
   p.sample_posterior = c.training.sample_posterior;
   p.max_steps = c.training.max_steps;

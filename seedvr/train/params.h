@@ -2,8 +2,7 @@
 // trainer is built, the way CUTLASS lowers Arguments into Params. Strings
 // become enums, the rules that tie the config to the compiled policies are
 // checked (exact R1 needs a discriminator with double backward; pixel input
-// needs one that judges pixels; each discriminator's own keys), and the D
-// optimizer gets StyleGAN2's lazy-R1 correction; the device and precision
+// needs one that judges pixels; each discriminator's own keys); the device and precision
 // are resolved against this machine (a GPU asked for and absent stops here,
 // before any work). The step loop reads only
 // these fields; `config` stays for building the models and data and for the
@@ -57,9 +56,10 @@ struct TrainerParams {
   losses::LazyR1 r1;  // gamma 0: no exact R1
   LossWeights weights;
   AdamWOptions g_optimizer;
-  AdamWOptions d_optimizer;  // lr and betas corrected for lazy R1
+  AdamWOptions d_optimizer;
   double grad_clip = 0;      // 0: no clipping
   double ema_decay = 0.9998;
+  bool ema_warmup = true;
   uint64_t seed = 0;
   bool sample_posterior = true;
 

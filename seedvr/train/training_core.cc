@@ -137,7 +137,7 @@ TrainingCore::TrainingCore(TrainerParams params, PolicyNames policies, NamedTens
       shared_rng_(core::SeededGenerator(params_.device, params_.seed)),
       g_opt_(Held(g_params_, shards_.generator), params_.g_optimizer, params_.optimizer_offload),
       d_opt_(Held(d_params_, shards_.discriminator), params_.d_optimizer, params_.optimizer_offload),
-      ema_(Held(g_params_, shards_.generator), params_.ema_decay, params_.ema_on_host) {}
+      ema_(Held(g_params_, shards_.generator), params_.ema_decay, params_.ema_warmup, params_.ema_on_host) {}
 
 at::Tensor LatentBatch::Randn(const at::Tensor& like) const { return at::randn(like.sizes(), rng, like.options()); }
 
@@ -201,7 +201,7 @@ double TrainingCore::StepDiscriminator() {
 
 double TrainingCore::StepGenerator() {
   const double norm = Update(g_opt_, shards_.generator);
-  ema_.Update();
+  ema_.Update(step_);
   ++step_;
   return norm;
 }
@@ -224,6 +224,7 @@ core::PyValue TrainingCore::State() {
   put("ema", core::FromTensorList(WholeEma()));
   put("discriminator", core::FromTensorList(Detached(d_params_)));
   // Sharded moments are gathered, whole and under the parameters' names.
+  std::string options_changed;
   for (auto [key, opt, params, shards] : {std::tuple{"g_optimizer", &g_opt_, &g_params_, shards_.generator},
                                           std::tuple{"d_optimizer", &d_opt_, &d_params_, shards_.discriminator}}) {
     if (shards == nullptr) {
@@ -269,6 +270,7 @@ absl::StatusOr<std::string> TrainingCore::LoadState(const core::PyValue& state, 
   auto ema_held = held(g_params_, shards_.generator, where + "['ema']")(*std::move(ema_list));
   if (!ema_held.ok()) return ema_held.status();
   if (auto s = ema_.Load(*ema_held, where); !s.ok()) return s;
+  std::string options_changed;
   for (auto [key, opt, params, shards] : {std::tuple{"g_optimizer", &g_opt_, &g_params_, shards_.generator},
                                           std::tuple{"d_optimizer", &d_opt_, &d_params_, shards_.discriminator}}) {
     const core::PyValue* v = state.find(key);
@@ -276,7 +278,9 @@ absl::StatusOr<std::string> TrainingCore::LoadState(const core::PyValue& state, 
     const std::string what = absl::StrCat(where, "['", key, "']");
     auto mapped = MapMoments(*v, held(*params, shards, what), what);
     if (!mapped.ok()) return mapped.status();
-    if (auto s = opt->LoadState(*mapped, what); !s.ok()) return s;
+    auto changed = opt->LoadState(*mapped, what);
+    if (!changed.ok()) return changed.status();
+    if (!changed->empty()) absl::StrAppend(&options_changed, options_changed.empty() ? "" : "; ", key, " ", *changed);
   }
   const core::PyValue* step = state.find("step");
   const core::PyValue* d_step = state.find("d_step");
@@ -301,6 +305,9 @@ absl::StatusOr<std::string> TrainingCore::LoadState(const core::PyValue& state, 
                     " of its order (was ", global, ")");
   }
   loader_->Restore({epoch, index});
+  if (!options_changed.empty()) {
+    absl::StrAppend(&note, "; the config's optimizer settings replace the checkpoint's: ", options_changed);
+  }
   return note;
 }
 

@@ -29,6 +29,21 @@ TEST(Config, ShippedConfigsLoad) {
   EXPECT_EQ(c7->model.code_path, "dit");
   EXPECT_EQ(c7->model.num_layers, 36);
   EXPECT_EQ(c7->parallel.sp_size, 2);
+  // SeedVR2's final recipe (arXiv 2506.05301 §4): RpGAN, aR1 = aR2 = 1000,
+  // L1 0.1, FM 0.1, AdamW lr 1e-6 with weight decay 0.01, the DiT discriminator.
+  auto recipe = LoadTrainConfig("configs/seedvr2_recipe.yaml");
+  ASSERT_TRUE(recipe.ok()) << recipe.status();
+  EXPECT_EQ(recipe->loss.loss_type, "rpgan");
+  EXPECT_EQ(recipe->loss.lambda_ar1, 1000.0);
+  EXPECT_EQ(recipe->loss.lambda_ar2, 1000.0);
+  EXPECT_EQ(recipe->loss.lambda_l1, 0.1);
+  EXPECT_EQ(recipe->loss.lambda_fm, 0.1);
+  EXPECT_EQ(recipe->loss.lambda_r1, 0.0);
+  EXPECT_EQ(recipe->optimizer.g_lr, 1e-6);
+  EXPECT_EQ(recipe->optimizer.weight_decay, 0.01);
+  EXPECT_EQ(recipe->discriminator.type, "dit");
+  // The guide's config keeps GAN practice for D (APT: beta1 0, beta2 0.9).
+  EXPECT_EQ(c3->optimizer.d_betas, (std::array<double, 2>{0.0, 0.9}));
   auto tiny = LoadTrainConfig("configs/tiny.yaml");
   ASSERT_TRUE(tiny.ok()) << tiny.status();
   EXPECT_EQ(tiny->data.crop_size.h, 64);

@@ -3,7 +3,6 @@
 // an error naming the key, and the typed values the step reads.
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -66,17 +65,20 @@ TEST(Lowering, DiscriminatorTraitsAndKeys) {
 
 TEST(Lowering, TypedParameters) {
   auto r = SelectTrainer(Tiny({"discriminator.type=video", "loss.loss_type=hinge", "discriminator.input=pixel",
-                               "loss.r1_interval=4", "optimizer.d_lr=1e-4", "optimizer.betas=[0.5, 0.99]"}),
+                               "loss.r1_interval=4", "optimizer.d_lr=1e-4", "optimizer.betas=[0.5, 0.99]",
+                               "optimizer.d_betas=[0.0, 0.95]"}),
                          1);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(std::string(r->first->preset), "VideoHinge");
   const TrainerParams& p = r->second;
   EXPECT_EQ(p.d_input, DiscriminatorInput::kPixel);
   EXPECT_EQ(p.parallelism, "single");
-  // StyleGAN2's lazy-regularisation correction, c = k / (k + 1) for k = 4.
-  EXPECT_DOUBLE_EQ(p.d_optimizer.lr, 1e-4 * 0.8);
-  EXPECT_DOUBLE_EQ(p.d_optimizer.beta1, std::pow(0.5, 0.8));
-  EXPECT_DOUBLE_EQ(p.d_optimizer.beta2, std::pow(0.99, 0.8));
+  // Lazy R1 joins the D step's loss, so D's optimizer takes the config's
+  // values unchanged (no StyleGAN2 correction for a separate R1 step).
+  EXPECT_DOUBLE_EQ(p.d_optimizer.lr, 1e-4);
+  EXPECT_DOUBLE_EQ(p.d_optimizer.beta1, 0.0);
+  EXPECT_DOUBLE_EQ(p.d_optimizer.beta2, 0.95);
+  EXPECT_DOUBLE_EQ(p.d_optimizer.weight_decay, 0.0);
   EXPECT_DOUBLE_EQ(p.g_optimizer.beta1, 0.5);
   EXPECT_EQ(p.r1.interval, 4);
   EXPECT_DOUBLE_EQ(p.weights.l1, 10.0);  // configs/tiny.yaml

@@ -40,12 +40,23 @@ TEST(AdamW, StateRoundTripsAndIsChecked) {
   b.mutable_grad() = at::ones({2, 2});
   opt.Step();
   AdamW other({{"a", a.detach().clone()}, {"b", b.detach().clone()}}, {});
-  ASSERT_TRUE(other.LoadState(opt.State(), "test").ok());
+  auto same = other.LoadState(opt.State(), "test");
+  ASSERT_TRUE(same.ok());
+  EXPECT_EQ(*same, "");
   EXPECT_EQ(other.steps(), 1);
+  // The options it was built with (the run's config) win, and the change is
+  // reported: lowering the lr on resume must take effect.
+  AdamWOptions lower;
+  lower.lr = 5e-5;
+  AdamW resumed({{"a", a.detach().clone()}, {"b", b.detach().clone()}}, lower);
+  auto changed = resumed.LoadState(opt.State(), "test");
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(resumed.options().lr, 5e-5);
+  EXPECT_EQ(*changed, "lr 0.0001 -> 5e-05");
   AdamW wrong({{"a", a.detach().clone()}}, {});
   auto s = wrong.LoadState(opt.State(), "ckpt.pth");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.message().find("ckpt.pth"), std::string::npos);
+  EXPECT_NE(s.status().message().find("ckpt.pth"), std::string::npos);
 }
 
 TEST(AdamW, ClipsTheGlobalNorm) {
@@ -58,13 +69,36 @@ TEST(AdamW, ClipsTheGlobalNorm) {
 
 TEST(Ema, FollowsTheWeights) {
   at::Tensor w = at::zeros({2}).requires_grad_(true);
-  Ema ema({{"w", w}}, 0.9);
+  Ema ema({{"w", w}}, 0.9, /*warmup=*/false);
   { torch::NoGradGuard g; w.fill_(1.0); }
-  ema.Update();
-  ema.Update();
+  ema.Update(0);
+  ema.Update(1);
   // 0 -> 0.1 -> 0.19
   EXPECT_NEAR(ema.weights()[0].tensor[0].item<float>(), 0.19, 1e-6);
   EXPECT_EQ(ema.weights()[0].name, "w");
+}
+
+// Warm-up d_n = min(decay, (1 + n) / (10 + n)): 0.1 at the first update, the
+// configured decay once (1 + n) / (10 + n) passes it (n >= 44,991 for
+// 0.9998). After 1,000 updates the initial weights' share is the product of
+// the decays, 9! / (1001 x ... x 1009) ~ 4e-22, instead of 0.9998^1000 = 0.82.
+TEST(Ema, WarmUpForgetsTheInitialWeights) {
+  at::Tensor w = at::zeros({1}).requires_grad_(true);
+  Ema ema({{"w", w}}, 0.9998, /*warmup=*/true);
+  EXPECT_DOUBLE_EQ(ema.DecayAt(0), 0.1);
+  EXPECT_DOUBLE_EQ(ema.DecayAt(90), 91.0 / 100.0);
+  EXPECT_DOUBLE_EQ(ema.DecayAt(50000), 0.9998);
+  {
+    torch::NoGradGuard g;
+    w.fill_(1.0);
+  }
+  double initial_share = 1;
+  for (int64_t n = 0; n < 1000; ++n) {
+    ema.Update(n);
+    initial_share *= ema.DecayAt(n);
+  }
+  EXPECT_LT(initial_share, 1e-3);
+  EXPECT_NEAR(ema.weights()[0].tensor[0].item<float>(), 1 - initial_share, 1e-5);
 }
 
 TEST(Monitor, WritesJsonlAndPlotAndStopsOnNaN) {

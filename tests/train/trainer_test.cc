@@ -99,6 +99,22 @@ TEST_F(TrainerTest, PixelDiscriminatorTrainsThroughTheDecoder) {
 
 TEST_F(TrainerTest, ResumeIsBitExact) { ExpectResumeIsBitExact("cpu", {}); }
 
+// The guide's advice when D wins (lower d_lr, resume) must take effect: the
+// config's optimizer settings replace the checkpoint's, and a line says so.
+TEST_F(TrainerTest, ResumeTakesTheConfigsLearningRate) {
+  std::string dir = testing::TempDir() + "/lower_d_lr";
+  ASSERT_TRUE(Train(Config(dir, {"training.max_steps=2", "checkpoint.save_every=2"})).ok());
+  ::testing::internal::CaptureStdout();
+  const absl::Status resumed = Train(
+      Config(dir, {"training.max_steps=3", "optimizer.d_lr=5e-5", "checkpoint.resume=" + CheckpointPath(dir, 2)}));
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(resumed.ok()) << resumed;
+  EXPECT_NE(out.find("d_optimizer lr 0.0002 -> 5e-05"), std::string::npos) << out;
+  auto state = LoadCheckpoint(FinalCheckpointPath(dir));
+  ASSERT_TRUE(state.ok()) << state.status();
+  EXPECT_EQ(std::get<double>(state->find("d_optimizer")->find("lr")->v), 5e-5);
+}
+
 // bf16 autocast for the DiT and the discriminator, and a bf16 VAE, on the
 // CPU (the same code path as on a GPU): runs are finite and reproducible,
 // the master weights, optimizer state and EMA stay fp32, and the EMA is also
