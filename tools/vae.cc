@@ -106,9 +106,12 @@ absl::StatusOr<vae::VideoVAE> BuildVAE() {
 absl::StatusOr<at::Tensor> ReadClip(const std::string& path, const std::string& name,
                                     const std::string& fallback) {
   if (!absl::EndsWith(path, ".safetensors")) {
-    auto info = data::ProbeVideo(path);
+    // An exact count (packets, where the container stores none): duration x
+    // fps would read past the last frame of an mkv with a longer soundtrack.
+    const data::ReaderOptions exact{.exact_frame_count = true};
+    auto info = data::ProbeVideo(path, exact);
     if (!info.ok()) return info.status();
-    auto clip = data::ReadClip(path, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)));
+    auto clip = data::ReadClip(path, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)), exact);
     if (!clip.ok()) return clip.status();
     return data::ClipToTensor(*clip, data::ClipLayout::kCTHW).unsqueeze(0);
   }

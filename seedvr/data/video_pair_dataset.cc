@@ -50,11 +50,13 @@ absl::StatusOr<Listing> ListVideos(const fs::path& dir) {
 }
 
 // Opens the file and decodes its first frame: catches empty, corrupt,
-// truncated-header and unsupported-codec files up front.
+// truncated-header and unsupported-codec files up front. The frame count is
+// exact (packets counted where the container stores none): clip starts are
+// drawn from it, and an mkv's duration x fps also counts a longer soundtrack.
 absl::StatusOr<VideoInfo> ProbeAndDecode(const std::string& path) {
   std::error_code ec;
   if (fs::file_size(path, ec) == 0 && !ec) return absl::InvalidArgumentError("empty file");
-  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path);
+  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path, {.exact_frame_count = true});
   if (!r.ok()) return r.status();
   Frame f;
   absl::StatusOr<bool> got = (*r)->Read(&f);

@@ -270,8 +270,16 @@ absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count,
     return absl::DataLossError(absl::StrCat("stream ends at frame ", last_index + 1, " of ", info.frame_count,
                                             " (truncated?)"));
   }
+  if (padded == nullptr) {
+    if (got < count) {  // no padding asked for: the frames the decoder delivered
+      clip.t = got;
+      clip.rgb.resize(clip.frame_bytes() * got);
+      clip.rgb.shrink_to_fit();
+    }
+    return clip;
+  }
   for (int i = got; i < count; ++i) std::copy(clip.frame(got - 1), clip.frame(got), clip.frame(i));
-  if (padded != nullptr) *padded = count - got;
+  *padded = count - got;
   return clip;
 }
 

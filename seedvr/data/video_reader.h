@@ -29,13 +29,19 @@ struct VideoInfo {
   double duration_s = 0.0;
   // Frames in the stream: the container's count when it stores one (mp4, mov,
   // avi), else duration * fps (mkv, webm) unless an exact count was requested.
+  // The estimate is a hint only: an mkv's duration is its longest stream's, so
+  // a soundtrack that outlasts the picture inflates it.
   int64_t frame_count = 0;
   bool frame_count_exact = false;
 };
 
 struct ReaderOptions {
   int threads = 1;                 // decoder threads (the loader parallelizes across clips)
-  bool exact_frame_count = false;  // count packets when the container has no count
+  // Count the video stream's packets (demux only, no decode) when the
+  // container stores no frame count. Set it wherever the count sizes work
+  // (restoring a whole video, sampling clip starts); it costs one pass over
+  // the file at Open.
+  bool exact_frame_count = false;
 };
 
 class VideoReader {
@@ -71,10 +77,13 @@ class VideoReader {
 
 absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options = {});
 
-// Reads `count` frames from `start`. When the stream ends first, the last
-// decoded frame is repeated and *padded (if given) receives how many frames
-// were padded. Fails when no frame at all can be decoded from `start`, or when
-// a stream with an exact frame count ends more than 2 frames early (truncated).
+// Reads `count` frames from `start`. When the stream ends first, what the
+// decoder delivered is the truth: without `padded` the clip holds only the
+// decoded frames (clip.t < count); with `padded` the last decoded frame is
+// repeated up to `count` and *padded receives how many were repeated. Never
+// pads silently. Fails when no frame at all can be decoded from `start`, or
+// when a stream with an exact frame count ends more than 2 frames early
+// (truncated).
 absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count,
                               const ReaderOptions& options = {}, int* padded = nullptr);
 

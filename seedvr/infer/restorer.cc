@@ -55,10 +55,13 @@ class RestorerImpl : public Restorer {
   absl::Status Restore(const std::string& input, const std::string& output,
                        const std::function<void(const std::string&)>& progress) {
     torch::NoGradGuard no_grad;
-    // Still images carry no frame count in their container: count packets.
+    // The frame count sizes the read, so it must be exact: mkv, webm and still
+    // images store none, and duration x fps counts a longer soundtrack too.
+    // Count packets there; the frames the decoder delivers are what gets
+    // restored (ReadClip without `padded` never repeats a frame).
     const bool image = IsImage(input);
     data::ReaderOptions read;
-    read.exact_frame_count = image;
+    read.exact_frame_count = true;
     auto info = data::ProbeVideo(input, read);
     if (!info.ok()) return info.status();
     progress("decode");

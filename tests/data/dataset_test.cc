@@ -1,6 +1,7 @@
 // Pair dataset (layout, pairing, 4n+1, crops, small/short videos, bad input)
 // and the prefetching loader (order, sharding, resume, failures midway).
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -182,6 +183,32 @@ TEST(DatasetTest, ShortVideosArePaddedAndSmallVideosUpscaled) {
   EXPECT_EQ(st.padded_clips, 1);
   EXPECT_EQ(st.upscaled_clips, 1);
   EXPECT_EQ(st.clips_produced, 2);
+}
+
+// An mkv's duration is its longest stream's: 21 frames (0.84 s at 25 fps)
+// under a 2 s soundtrack would be taken for ~50 frames. Clip starts are drawn
+// from the exact count, so no sample reaches past frame 20 or pads.
+TEST(DatasetTest, MkvWithALongerSoundtrackSamplesOnlyItsRealFrames) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  WriteSmallVideo(root + "/silent.mkv", "libx264", 64, 48, 21);
+  const std::string cmd = "ffmpeg -v error -y -i " + root + "/silent.mkv -f lavfi -i sine=frequency=440:duration=2 " +
+                          "-map 0:v -map 1:a -c:v copy -c:a pcm_s16le " + root + "/hq/a.mkv";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto ds = VideoPairDataset::Create(SmallConfig(root));
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->entries()[0].hq_info.frame_count, 21);
+  EXPECT_TRUE((*ds)->entries()[0].hq_info.frame_count_exact);
+  std::set<int64_t> starts;
+  for (uint64_t seed = 0; seed < 16; ++seed) {
+    absl::StatusOr<Sample> s = (*ds)->Get(0, seed);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_LE(s->start_frame, 21 - 5);
+    EXPECT_EQ(s->padded_frames, 0) << "start " << s->start_frame;
+    starts.insert(s->start_frame);
+  }
+  EXPECT_GT(starts.size(), 4u);
+  EXPECT_EQ((*ds)->stats().padded_clips, 0);
 }
 
 TEST(DatasetTest, BadFilesAreSkippedWithOneWarningEach) {

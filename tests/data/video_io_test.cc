@@ -1,6 +1,7 @@
 // Decoding and encoding: every container/codec pair, colour handling, seeking,
 // clip reading and the in-memory codec round trips.
 #include <cmath>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,43 @@ TEST(ReadClipTest, PadsPastTheEndByRepeatingTheLastFrame) {
     EXPECT_TRUE(std::equal(clip->frame(i), clip->frame(i) + clip->frame_bytes(), clip->frame(3)));
   }
   EXPECT_FALSE(ReadClip(path, 40, 9).ok());  // nothing at all from frame 40
+}
+
+// mkv stores no frame count and its duration is the longest stream's: with a
+// 2 s soundtrack over 21 frames (0.84 s at 25 fps) duration x fps says ~50.
+// The packet count and the decoder say 21, and nothing is padded unasked.
+TEST(ReadClipTest, MkvWithALongerSoundtrackReadsItsRealFrames) {
+  const std::string dir = ScratchDir();
+  const Clip src = WriteSmallVideo(dir + "/silent.mkv", "libx264", 64, 48, 21);
+  const std::string path = dir + "/sound.mkv";
+  const std::string cmd = "ffmpeg -v error -y -i " + dir + "/silent.mkv -f lavfi -i sine=frequency=440:duration=2 " +
+                          "-map 0:v -map 1:a -c:v copy -c:a pcm_s16le " + path;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  absl::StatusOr<VideoInfo> hint = ProbeVideo(path);
+  ASSERT_TRUE(hint.ok()) << hint.status();
+  EXPECT_FALSE(hint->frame_count_exact);
+  EXPECT_GT(hint->frame_count, 40) << "the soundtrack no longer inflates the estimate: the test lost its case";
+  absl::StatusOr<VideoInfo> exact = ProbeVideo(path, {.exact_frame_count = true});
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_TRUE(exact->frame_count_exact);
+  EXPECT_EQ(exact->frame_count, 21);
+
+  // Sized by the hint, a read without `padded` stops at the real end.
+  absl::StatusOr<Clip> all = ReadClip(path, 0, static_cast<int>(hint->frame_count));
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->t, 21);
+  EXPECT_EQ(all->rgb.size(), all->frame_bytes() * 21);
+  const double last = Psnr(all->frame(20), src.frame(20), src.frame_bytes());
+  EXPECT_GT(last, Psnr(all->frame(20), src.frame(19), src.frame_bytes()) + 1.0);
+  absl::StatusOr<Clip> tail = ReadClip(path, 16, 9);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_EQ(tail->t, 5);
+  // Padding is only ever asked for, and then counted.
+  int padded = -1;
+  absl::StatusOr<Clip> padded_clip = ReadClip(path, 16, 9, {}, &padded);
+  ASSERT_TRUE(padded_clip.ok()) << padded_clip.status();
+  EXPECT_EQ(padded_clip->t, 9);
+  EXPECT_EQ(padded, 4);
 }
 
 TEST(WriterTest, RejectsUnknownCodecAndWrongSize) {

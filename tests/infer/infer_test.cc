@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -172,6 +173,35 @@ TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
   EXPECT_EQ(info->frame_count, 1);
   EXPECT_EQ(info->width, 96);
   EXPECT_EQ(info->height, 64);
+}
+
+// mkv stores no frame count and its duration is the longest stream's: 21
+// frames at 12 fps (1.75 s) under a 4 s soundtrack would be sized as 48. The
+// restorer counts packets and restores exactly the 21 decoded frames.
+TEST_F(RestorerTest, MkvWithALongerSoundtrackRestoresItsRealFrames) {
+  data::SyntheticVideoOptions o;
+  o.width = 96;
+  o.height = 64;
+  o.frames = 21;
+  o.fps = 12;
+  const std::string silent = *dir_ + "/long_silent.mkv", src = *dir_ + "/long.mkv", out = *dir_ + "/long_out.mp4";
+  ASSERT_TRUE(data::WriteVideo(silent, data::MakeSyntheticClip(o), {.fps = 12}).ok());
+  const std::string cmd = "ffmpeg -v error -y -i " + silent + " -f lavfi -i sine=frequency=440:duration=4 " +
+                          "-map 0:v -map 1:a -c:v copy -c:a aac " + src;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto hint = data::ProbeVideo(src);
+  ASSERT_TRUE(hint.ok()) << hint.status();
+  EXPECT_GT(hint->frame_count, 40) << "the soundtrack no longer inflates the estimate: the test lost its case";
+
+  auto r = Restorer::Create(Options());
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE((*r)->RestoreFile(src, out, [](const std::string&) {}).ok());
+  auto info = data::ProbeVideo(out, {.exact_frame_count = true});
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->frame_count, 21);
+  auto decoded = data::ReadClip(out, 0, 48);
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->t, 21);
 }
 
 TEST_F(RestorerTest, BadInputsAreClearErrors) {
