@@ -87,6 +87,48 @@ Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, 
   return out;
 }
 
+// Decodes, for each time in `times` (seconds from the stream's first frame,
+// non-decreasing, stored in a time base of `times_base_s`), the frame of
+// `path` whose timestamp is nearest; a tie goes to the earlier frame, the one
+// on screen at that instant. Past the stream's end the last frame is the
+// nearest. Stored timestamps are rounded to their time base (mkv: 1 ms, so
+// 1/12 s is kept as 83 ms), so distances that differ by less than the two
+// resolutions together are a tie.
+absl::StatusOr<Clip> ReadNearestFrames(const std::string& path, const std::vector<double>& times, double times_base_s) {
+  absl::StatusOr<std::unique_ptr<VideoReader>> opened = VideoReader::Open(path);
+  if (!opened.ok()) return opened.status();
+  VideoReader& reader = **opened;
+  const VideoInfo& info = reader.info();
+  const double tie_s = times_base_s + info.time_base_s + 1e-9;
+  Clip out(static_cast<int>(times.size()), info.width, info.height);
+  out.fps = info.fps;
+  if (times.empty()) return out;
+  // One frame early: the frame nearest to the first time may precede it.
+  const int64_t first = static_cast<int64_t>(std::floor(times.front() * info.fps)) - 1;
+  if (first > 0) {
+    if (absl::Status s = reader.SeekToFrame(first); !s.ok()) return s;
+  }
+  Frame a, b;  // a: the latest frame at or before the time (if any), b: the next one
+  double ta = 0.0, tb = 0.0;
+  absl::StatusOr<bool> got = reader.Read(&a, nullptr, &ta);
+  if (!got.ok()) return got.status();
+  if (!*got) return absl::OutOfRangeError(absl::StrCat("no frame could be decoded from frame ", first));
+  absl::StatusOr<bool> has_b = reader.Read(&b, nullptr, &tb);
+  if (!has_b.ok()) return has_b.status();
+  for (int k = 0; k < out.t; ++k) {
+    const double t = times[k];
+    while (*has_b && tb <= t) {
+      std::swap(a, b);
+      ta = tb;
+      has_b = reader.Read(&b, nullptr, &tb);
+      if (!has_b.ok()) return has_b.status();
+    }
+    const bool take_b = *has_b && tb - t < std::fabs(t - ta) - tie_s;
+    out.SetFrame(k, take_b ? b : a);
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const DataConfig& config) {
@@ -176,7 +218,8 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
   s.index = index;
   s.stem = e.stem;
   s.start_frame = n > T ? std::uniform_int_distribution<int64_t>(0, n - T)(rng) : 0;
-  absl::StatusOr<Clip> hq = ReadClip(e.hq_path, s.start_frame, T, {}, &s.padded_frames);
+  std::vector<double> hq_times;
+  absl::StatusOr<Clip> hq = ReadClip(e.hq_path, s.start_frame, T, {}, &s.padded_frames, &hq_times);
   if (!hq.ok()) {
     return absl::Status(hq.status().code(), absl::StrCat(e.hq_path, ": ", hq.status().message()));
   }
@@ -195,10 +238,9 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
   s.hq = CropResized(*hq, full_w, full_h, s.crop_x, s.crop_y, cw, ch);
   hq = Clip();  // free the full frames early
   if (!e.lq_path.empty()) {
-    const double ratio = e.hq_info.fps > 0 && e.lq_info.fps > 0 ? e.lq_info.fps / e.hq_info.fps : 1.0;
-    const int64_t lq_start = static_cast<int64_t>(std::llround(s.start_frame * ratio));
-    int lq_padded = 0;
-    absl::StatusOr<Clip> lq = ReadClip(e.lq_path, lq_start, T, {}, &lq_padded);
+    // Each HQ frame takes the LQ frame nearest in time, whatever the two
+    // frame rates (an LQ at half the rate shows each of its frames twice).
+    absl::StatusOr<Clip> lq = ReadNearestFrames(e.lq_path, hq_times, e.hq_info.time_base_s);
     if (!lq.ok()) {
       return absl::Status(lq.status().code(), absl::StrCat(e.lq_path, ": ", lq.status().message()));
     }

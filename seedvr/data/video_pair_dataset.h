@@ -15,9 +15,11 @@
 //     frame repeated (the official pipeline's padding rule); counted.
 //   * small video (narrower or lower than the crop): upscaled (bicubic,
 //     aspect kept) just enough to cover the crop; counted.
-//   * LQ video: the same time span (frame index scaled by fps ratio), resized
-//     (bicubic, antialiased when shrinking) to the HQ frame size so the crop
-//     window is the same pixels in both clips.
+//   * LQ video: each HQ frame is paired with the LQ frame whose timestamp is
+//     nearest (times counted from each stream's first frame; a tie takes the
+//     earlier frame), so an LQ at another frame rate covers the same instants;
+//     resized (bicubic, antialiased when shrinking) to the HQ frame size so
+//     the crop window is the same pixels in both clips.
 #pragma once
 
 #include <atomic>

@@ -133,6 +133,7 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
   if (rate.num <= 0 || rate.den <= 0) rate = av_guess_frame_rate(impl->fmt, st, nullptr);
   info.fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 25.0;
+  info.time_base_s = av_q2d(st->time_base);
   if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
     info.duration_s = st->duration * av_q2d(st->time_base);
   } else if (impl->fmt->duration > 0) {
@@ -195,14 +196,14 @@ absl::Status VideoReader::SeekToTime(double seconds) {
   return SeekToFrame(static_cast<int64_t>(std::ceil(seconds * impl_->info.fps - 1e-6)));
 }
 
-absl::StatusOr<bool> VideoReader::Read(Frame* out, int64_t* index) {
+absl::StatusOr<bool> VideoReader::Read(Frame* out, int64_t* index, double* time_s) {
   out->w = impl_->info.width;
   out->h = impl_->info.height;
   out->rgb.resize(static_cast<size_t>(out->w) * out->h * 3);
-  return ReadInto(out->rgb.data(), index);
+  return ReadInto(out->rgb.data(), index, time_s);
 }
 
-absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index) {
+absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index, double* time_s) {
   Impl& m = *impl_;
   while (true) {
     if (!pending_) {
@@ -211,11 +212,15 @@ absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index) {
       if (!*got) return false;
     }
     pending_ = false;
-    int64_t idx = m.IndexOf(m.frame->best_effort_timestamp);
-    if (idx < m.next_index - 1 && m.frame->best_effort_timestamp != AV_NOPTS_VALUE) {
+    const int64_t pts = m.frame->best_effort_timestamp;
+    int64_t idx = m.IndexOf(pts);
+    bool timed = pts != AV_NOPTS_VALUE;
+    if (idx < m.next_index - 1 && timed) {
       // Timestamps going backward: trust the running count instead.
       idx = m.next_index;
+      timed = false;
     }
+    const double t = timed ? static_cast<double>(pts - m.start_pts) * av_q2d(m.tb) : idx / m.info.fps;
     m.next_index = idx + 1;
     if (m.discard_before >= 0 && idx < m.discard_before) {
       av_frame_unref(m.frame.get());
@@ -230,6 +235,7 @@ absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index) {
     av_frame_unref(m.frame.get());
     if (!s.ok()) return s;
     if (index != nullptr) *index = idx;
+    if (time_s != nullptr) *time_s = t;
     return true;
   }
 }
@@ -241,7 +247,7 @@ absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOption
 }
 
 absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count, const ReaderOptions& options,
-                              int* padded) {
+                              int* padded, std::vector<double>* time_s) {
   absl::StatusOr<std::unique_ptr<VideoReader>> opened = VideoReader::Open(path, options);
   if (!opened.ok()) return opened.status();
   VideoReader& reader = **opened;
@@ -253,13 +259,16 @@ absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count,
   }
   int got = 0;
   int64_t last_index = start - 1;
+  if (time_s != nullptr) time_s->clear();
   while (got < count) {
-    absl::StatusOr<bool> r = reader.ReadInto(clip.frame(got), &last_index);
+    double t = 0.0;
+    absl::StatusOr<bool> r = reader.ReadInto(clip.frame(got), &last_index, &t);
     if (!r.ok()) {
       return absl::Status(r.status().code(),
                           absl::StrCat(r.status().message(), " (at frame ", last_index + 1, ")"));
     }
     if (!*r) break;
+    if (time_s != nullptr) time_s->push_back(t);
     ++got;
   }
   if (got == 0) {
@@ -279,6 +288,7 @@ absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count,
     return clip;
   }
   for (int i = got; i < count; ++i) std::copy(clip.frame(got - 1), clip.frame(got), clip.frame(i));
+  if (time_s != nullptr) time_s->resize(count, time_s->back());
   *padded = count - got;
   return clip;
 }

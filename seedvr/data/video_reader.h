@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "seedvr/data/frame.h"
@@ -26,6 +27,7 @@ struct VideoInfo {
   int width = 0;
   int height = 0;
   double fps = 0.0;
+  double time_base_s = 0.0;  // timestamp resolution (mkv: 0.001), so times are +-time_base_s / 2
   double duration_s = 0.0;
   // Frames in the stream: the container's count when it stores one (mp4, mov,
   // avi), else duration * fps (mkv, webm) unless an exact count was requested.
@@ -63,10 +65,12 @@ class VideoReader {
   absl::Status SeekToTime(double seconds);
 
   // Decodes the next frame. Returns false at the end of the stream; an error
-  // for a decoding or demuxing failure. `index` receives the frame index.
-  absl::StatusOr<bool> Read(Frame* out, int64_t* index = nullptr);
+  // for a decoding or demuxing failure. `index` receives the frame index,
+  // `time_s` its presentation time in seconds from the stream's first
+  // timestamp (index / fps for a frame without a timestamp).
+  absl::StatusOr<bool> Read(Frame* out, int64_t* index = nullptr, double* time_s = nullptr);
   // Same into a caller buffer of width*height*3 bytes (the stream's size).
-  absl::StatusOr<bool> ReadInto(uint8_t* rgb, int64_t* index = nullptr);
+  absl::StatusOr<bool> ReadInto(uint8_t* rgb, int64_t* index = nullptr, double* time_s = nullptr);
 
  private:
   struct Impl;
@@ -83,8 +87,9 @@ absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOption
 // repeated up to `count` and *padded receives how many were repeated. Never
 // pads silently. Fails when no frame at all can be decoded from `start`, or
 // when a stream with an exact frame count ends more than 2 frames early
-// (truncated).
-absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count,
-                              const ReaderOptions& options = {}, int* padded = nullptr);
+// (truncated). `time_s` (if given) receives each returned frame's time as
+// Read reports it; a repeated frame repeats the last time.
+absl::StatusOr<Clip> ReadClip(const std::string& path, int64_t start, int count, const ReaderOptions& options = {},
+                              int* padded = nullptr, std::vector<double>* time_s = nullptr);
 
 }  // namespace seedvr::data

@@ -115,6 +115,69 @@ TEST(DatasetTest, PairsByStemAndReportsTheRest) {
   EXPECT_EQ(log.Count("b.MKV: no LQ partner in lq/ and generate_lq is off"), 1);
 }
 
+// Flat frames whose grey level numbers them: frame j is 10 + 10 j.
+void WriteNumberedVideo(const std::string& path, int frames, double fps, int w, int h) {
+  Clip clip(frames, w, h);
+  for (int j = 0; j < frames; ++j) std::fill(clip.frame(j), clip.frame(j) + clip.frame_bytes(), 10 + 10 * j);
+  EncoderOptions o;
+  o.codec = "libx264";
+  o.crf = 0;
+  o.preset = "ultrafast";
+  o.fps = fps;
+  ASSERT_TRUE(WriteVideo(path, clip, o).ok()) << path;
+}
+
+int FrameNumber(const Clip& c, int f) {
+  double mean = 0.0;
+  for (size_t i = 0; i < c.frame_bytes(); ++i) mean += c.frame(f)[i];
+  return static_cast<int>(std::lround((mean / c.frame_bytes() - 10.0) / 10.0));
+}
+
+// HQ frame i is shown at i / fps_hq; it pairs with the LQ frame nearest in
+// time. Both tables are worked out by hand:
+//   24 fps HQ over 12 fps LQ: i/24 lies on LQ frame i/2 (even i) or halfway
+//     between (i-1)/2 and (i+1)/2 (odd i), where the tie keeps the earlier
+//     frame, the one on screen: LQ = floor(i / 2). The LQ is an mkv, whose
+//     millisecond timestamps store 1/12 s as 83 ms: HQ 7 (291.67 ms) is
+//     41.67 ms after LQ 3 (250 ms) and 41.33 ms before LQ 4 (333 ms), still
+//     a tie within the 1 ms resolution.
+//   25 fps HQ over 10 fps LQ: LQ = round(i/25 * 10) = round(0.4 i), never a
+//     tie (0.4 i is never k + 0.5).
+TEST(DatasetTest, LqAtAnotherFrameRatePairsEachHqFrameWithTheNearestInTime) {
+  constexpr int kHalf[24] = {0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11};
+  constexpr int kTenth[25] = {0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4, 4, 5, 5, 6, 6, 6, 7, 7, 8, 8, 8, 9, 9, 10};
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  fs::create_directories(root + "/lq");
+  WriteNumberedVideo(root + "/hq/half.mp4", 24, 24.0, 64, 48);
+  WriteNumberedVideo(root + "/lq/half.mkv", 12, 12.0, 32, 24);
+  WriteNumberedVideo(root + "/hq/tenth.mp4", 25, 25.0, 64, 48);
+  WriteNumberedVideo(root + "/lq/tenth.mp4", 11, 10.0, 32, 24);
+  DataConfig cfg = SmallConfig(root);
+  cfg.num_frames = 9;
+  auto ds = VideoPairDataset::Create(cfg);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 2u);
+  ASSERT_EQ((*ds)->entries()[0].stem, "half");
+  std::set<int64_t> starts;
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    for (size_t index : {0, 1}) {
+      absl::StatusOr<Sample> s = (*ds)->Get(index, seed);
+      ASSERT_TRUE(s.ok()) << s.status();
+      ASSERT_FALSE(s->synthesized_lq);
+      ASSERT_EQ(s->lq.t, 9);
+      starts.insert(s->start_frame);
+      for (int k = 0; k < 9; ++k) {
+        const int i = static_cast<int>(s->start_frame) + k;
+        ASSERT_EQ(FrameNumber(s->hq, k), i) << s->stem;
+        EXPECT_EQ(FrameNumber(s->lq, k), index == 0 ? kHalf[i] : kTenth[i])
+            << s->stem << ": HQ frame " << i << " (start " << s->start_frame << ")";
+      }
+    }
+  }
+  EXPECT_GT(starts.size(), 3u);
+}
+
 TEST(DatasetTest, RoundsClipLengthUpTo4nPlus1AndSaysSo) {
   EXPECT_EQ(RoundUpTo4nPlus1(16), 17);
   EXPECT_EQ(RoundUpTo4nPlus1(17), 17);
