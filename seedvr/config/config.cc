@@ -15,12 +15,30 @@ namespace seedvr::config {
 namespace internal {
 namespace {
 
+// Six non-negative weights, not all zero (iso, aniso, generalized_iso,
+// generalized_aniso, plateau_iso, plateau_aniso).
+Check<std::vector<double>> KernelWeights() {
+  return [](const std::vector<double>& w) -> std::optional<std::string> {
+    double sum = 0.0;
+    bool negative = false;
+    for (double x : w) {
+      negative |= !(x >= 0.0);
+      sum += x;
+    }
+    if (w.size() == 6 && !negative && sum > 0.0) return std::nullopt;
+    return "6 non-negative weights (iso, aniso, generalized_iso, generalized_aniso, plateau_iso, plateau_aniso), "
+           "not all zero";
+  };
+}
+
 template <class V>
 void DegradationFields(V& v, data::DegradationConfig& c) {
   v("scale", c.scale, AtLeast(1));
   v("drift", c.drift, InRange(0.0, 1.0));
   v("blur_sigma", c.blur_sigma);
-  v("blur_aniso_prob", c.blur_aniso_prob, InRange(0.0, 1.0));
+  v("blur_kernel_prob", c.blur_kernel_prob, KernelWeights());
+  v("betag_range", c.betag_range);
+  v("betap_range", c.betap_range);
   v("blur_sinc_prob", c.blur_sinc_prob, InRange(0.0, 1.0));
   v("blur_kernel_size", c.blur_kernel_size);
   v("resize_scale", c.resize_scale);
@@ -32,6 +50,10 @@ void DegradationFields(V& v, data::DegradationConfig& c) {
   v("jpeg_quality", c.jpeg_quality);
   v("second_blur_prob", c.second_blur_prob, InRange(0.0, 1.0));
   v("blur_sigma2", c.blur_sigma2);
+  v("blur_kernel_prob2", c.blur_kernel_prob2, KernelWeights());
+  v("betag_range2", c.betag_range2);
+  v("betap_range2", c.betap_range2);
+  v("blur_sinc_prob2", c.blur_sinc_prob2, InRange(0.0, 1.0));
   v("resize_scale2", c.resize_scale2);
   v("resize_prob2", c.resize_prob2);
   v("gaussian_noise_prob2", c.gaussian_noise_prob2, InRange(0.0, 1.0));

@@ -16,14 +16,16 @@ struct Range {
 };
 
 // Real-ESRGAN's two-stage degradation adapted to video (RealBasicVSR):
-//   stage 1: blur -> random resize -> noise -> JPEG
-//   stage 2: blur (p=second_blur_prob) -> random resize -> noise ->
+//   stage 1: blur -> random resize (factor of the HQ size) -> noise -> JPEG
+//   stage 2: blur (p=second_blur_prob) -> random resize (factor of the final
+//            LQ size, as Real-ESRGAN) -> noise ->
 //            {resize to 1/scale + sinc, JPEG} in random order
 //   then:    video-codec compression of the whole clip (p=codec_prob)
 // Continuous parameters are drawn twice per clip (first and last frame, the
 // last one within `drift` of the first, as a fraction of the range) and
 // interpolated linearly across the frames; discrete choices are per clip.
-// Noise sigmas are in units of 1/255.
+// Noise sigmas are in units of 1/255. Blur, resize, noise and JPEG defaults
+// are Real-ESRGAN's options/train_realesrgan_x4plus.yml (seedvr/data/degradation.h).
 struct DegradationConfig {
   // LQ is produced at crop/scale, then resized (bicubic) back to the crop size
   // so that the LQ clip the model sees has the HQ geometry.
@@ -32,9 +34,13 @@ struct DegradationConfig {
 
   // Stage 1.
   Range blur_sigma = {0.2, 3.0};
-  double blur_aniso_prob = 0.5;      // anisotropic vs isotropic Gaussian
-  double blur_sinc_prob = 0.1;       // sinc (ringing) kernel instead of Gaussian
-  std::vector<int> blur_kernel_size = {7, 9, 11, 13, 15, 17, 19, 21};
+  // Weights of the kernel families iso, aniso, generalized_iso,
+  // generalized_aniso, plateau_iso, plateau_aniso (Real-ESRGAN kernel_prob).
+  std::vector<double> blur_kernel_prob = {0.45, 0.25, 0.12, 0.03, 0.12, 0.03};
+  Range betag_range = {0.5, 4.0};                                      // generalized Gaussian shape beta
+  Range betap_range = {1.0, 2.0};                                      // plateau shape beta
+  double blur_sinc_prob = 0.1;                                         // sinc (ringing) kernel instead of the above
+  std::vector<int> blur_kernel_size = {7, 9, 11, 13, 15, 17, 19, 21};  // both stages
   Range resize_scale = {0.15, 1.5};
   std::vector<double> resize_prob = {0.2, 0.7, 0.1};  // up, down, keep
   double gaussian_noise_prob = 0.5;  // else Poisson
@@ -46,6 +52,10 @@ struct DegradationConfig {
   // Stage 2.
   double second_blur_prob = 0.8;
   Range blur_sigma2 = {0.2, 1.5};
+  std::vector<double> blur_kernel_prob2 = {0.45, 0.25, 0.12, 0.03, 0.12, 0.03};
+  Range betag_range2 = {0.5, 4.0};
+  Range betap_range2 = {1.0, 2.0};
+  double blur_sinc_prob2 = 0.1;
   Range resize_scale2 = {0.3, 1.2};
   std::vector<double> resize_prob2 = {0.3, 0.4, 0.3};
   double gaussian_noise_prob2 = 0.5;
