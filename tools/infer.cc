@@ -26,7 +26,9 @@ ABSL_FLAG(int64_t, res_h, 720, "target height; the area res_h*res_w is kept, not
 ABSL_FLAG(int64_t, res_w, 1280, "target width");
 ABSL_FLAG(uint64_t, seed, 666, "noise seed");
 ABSL_FLAG(bool, color_fix, true, "wavelet colour fix against the input");
-ABSL_FLAG(double, memory_limit_gb, 0, "VAE memory bound per convolution (GiB); 0 keeps the config's");
+ABSL_FLAG(double, memory_limit_gb, 0,
+          "VAE memory bound (GB): activation budget for temporal slicing and the input bound of each "
+          "convolution and GroupNorm, all exact; 0 keeps the config's");
 ABSL_FLAG(int64_t, sp_size, 1, "sequence-parallel size (frames pad to 4*sp_size*n+1)");
 ABSL_FLAG(bool, overwrite, false, "replace existing outputs");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N (auto: the GPU when one is present)");

@@ -47,10 +47,12 @@ ABSL_FLAG(std::string, tensor, "", "encode/decode: name of the input tensor (def
 ABSL_FLAG(std::string, output, "", "output safetensors file");
 ABSL_FLAG(std::string, dtype, "fp32", "compute dtype: fp32, bf16 or fp16");
 ABSL_FLAG(std::string, slicing, "auto", "causal temporal slicing: auto (memory plan), on, off");
-ABSL_FLAG(int64_t, tile, -1, "spatial tile edge in pixels: -1 from the memory plan, 0 never tile");
-ABSL_FLAG(int64_t, tile_overlap, -1, "tile overlap in pixels (multiple of 8); -1: config value");
-ABSL_FLAG(bool, cosine_ramp, false, "blend tile overlaps with a raised cosine instead of a linear ramp");
-ABSL_FLAG(double, memory_limit_gb, -1, "activation memory bound for the plan; -1: config value; 0: none");
+ABSL_FLAG(double, conv_max_mem_gb, -1,
+          "convolutions whose input exceeds this (GB) run in exact spatial tiles; -1: config value; 0: never");
+ABSL_FLAG(double, norm_max_mem_gb, -1,
+          "GroupNorms whose input exceeds this (GB) run in chunks of groups; -1: config value; 0: never");
+ABSL_FLAG(double, memory_limit_gb, -1,
+          "activation budget choosing full sequence or temporal slices; -1: config value; 0: none");
 ABSL_FLAG(double, fps, 25.0, "decode: frame rate of a video output");
 ABSL_FLAG(bool, pad_frames, false, "encode: pad T to 4n+1 with copies of the last frame instead of failing");
 ABSL_FLAG(bool, sample, false, "encode: also write `latent`, a posterior sample (seeded by --seed)");
@@ -78,9 +80,8 @@ absl::StatusOr<VAERunOptions> RunOptionsFromFlags() {
   else if (s == "on") o.slicing = VAERunOptions::Switch::kOn;
   else if (s == "off") o.slicing = VAERunOptions::Switch::kOff;
   else return absl::InvalidArgumentError(absl::StrCat("--slicing: expected auto, on or off, got ", s));
-  o.tile = absl::GetFlag(FLAGS_tile);
-  o.tile_overlap = absl::GetFlag(FLAGS_tile_overlap);
-  o.cosine_ramp = absl::GetFlag(FLAGS_cosine_ramp);
+  o.conv_max_mem_gb = absl::GetFlag(FLAGS_conv_max_mem_gb);
+  o.norm_max_mem_gb = absl::GetFlag(FLAGS_norm_max_mem_gb);
   o.pad_last_frame = absl::GetFlag(FLAGS_pad_frames);
   return o;
 }
@@ -253,7 +254,8 @@ int main(int argc, char** argv) {
       "      `video` (B,3,T,H,W) in [-1,1], T = 4n+1 -> posterior_mean/logvar [, latent].\n"
       "  vae decode --config VAE.yaml --weights W --input IN.safetensors --output OUT.safetensors|VIDEO\n"
       "      `latent` (B,16,T',h,w), or (T',h,w,16) scaled with --dit_layout -> `decoded`.\n\n"
-      "Memory: --memory_limit_gb picks full / sliced / tiled per call; --slicing and --tile force.");
+      "Memory, all exact: --memory_limit_gb picks full or sliced per call (--slicing forces);\n"
+      "--conv_max_mem_gb / --norm_max_mem_gb bound each convolution's and GroupNorm's input.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   if (args.size() != 2) {

@@ -70,7 +70,8 @@ void VAEFields(V& v, vae::VAEConfig& c) {
   v("scaling_factor", c.scaling_factor, InRange(1e-6, 1e6));
   v("slicing_split_size", c.slicing_split_size, AtLeast<int64_t>(0));
   v("memory_limit_gb", c.memory_limit_gb, InRange(0.0, 1e6));
-  v("tile_overlap", c.tile_overlap, AtLeast<int64_t>(0));
+  v("conv_max_mem_gb", c.conv_max_mem_gb, InRange(0.0, 1e6));
+  v("norm_max_mem_gb", c.norm_max_mem_gb, InRange(0.0, 1e6));
 }
 
 // Cross-field rules; per-layer lists left empty are filled with the

@@ -137,7 +137,9 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   }
   if (!config.ok()) return config.status();
   config::TrainConfig c = *config;
-  if (o.memory_limit_gb > 0) c.vae.memory_limit_gb = o.memory_limit_gb;
+  if (o.memory_limit_gb > 0) {
+    c.vae.memory_limit_gb = c.vae.conv_max_mem_gb = c.vae.norm_max_mem_gb = o.memory_limit_gb;
+  }
   c.model.gradient_checkpointing = false;
   auto device = core::ResolveDevice(o.device, core::LocalRankFromEnv(), "--device");
   if (!device.ok()) return device.status();

@@ -24,7 +24,9 @@ struct RestorerOptions {
   int64_t res_w = 1280;
   uint64_t seed = 666;
   bool color_fix = true;
-  double memory_limit_gb = 0;   // VAE conv bound; 0 keeps the config's
+  // The VAE's activation budget and per-convolution/GroupNorm bounds (all
+  // exact, vae/memory_plan.h); 0 keeps the config's.
+  double memory_limit_gb = 0;
   int64_t sp_size = 1;          // frames pad to (T - 1) % (4 sp_size) == 0
   std::string device = "auto";  // auto | cpu | cuda | cuda:N (core/device.h)
   // auto | bf16 | fp32 for the DiT (autocast); auto is bf16 on a GPU and the

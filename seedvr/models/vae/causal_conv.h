@@ -12,6 +12,14 @@
 // over channels-in-group x H x W of one frame, never across time); temporal
 // statistics would break causality and chunking.
 //
+// Memory bounds (the official set_memory_limit(conv_max_mem, norm_max_mem)):
+// a convolution whose causally padded input exceeds its bound runs over
+// spatial tiles of its output, each reading its receptive field (halo
+// included) from the whole input, and a GroupNorm above its bound runs
+// over chunks of whole groups. Both are exact: every output element sees
+// the same inputs and the statistics cover the whole frame, so the result
+// equals the unsplit one up to float rounding.
+//
 // Parameter names are those of the official checkpoint: `weight`, `bias`.
 #pragma once
 
@@ -38,12 +46,13 @@ struct CausalConv3dOptions {
   // "Same" spatial padding by default, as the official layers use.
   CausalConv3dOptions(int64_t in, int64_t out, std::array<int64_t, 3> kernel);
   CausalConv3dOptions& stride(std::array<int64_t, 3> s);
-  CausalConv3dOptions& spatial_padding(std::array<int64_t, 2> p);
+  // Zero padding (top, bottom, left, right).
+  CausalConv3dOptions& spatial_padding(std::array<int64_t, 4> p);
   int64_t in_channels;
   int64_t out_channels;
   std::array<int64_t, 3> kernel;            // (t, h, w)
   std::array<int64_t, 3> stride_{1, 1, 1};  // (t, h, w)
-  std::array<int64_t, 2> padding;           // zero padding (h, w)
+  std::array<int64_t, 4> padding;           // zero padding (top, bottom, left, right)
 };
 
 class CausalConv3dImpl : public torch::nn::Module, public CausalStreaming {
@@ -56,14 +65,25 @@ class CausalConv3dImpl : public torch::nn::Module, public CausalStreaming {
 
   void SetStreaming(bool enabled) override;
 
+  // Inputs (with their causal head frames) above `bytes` run in spatial
+  // tiles; 0: never.
+  void set_max_input_bytes(int64_t bytes) { max_input_bytes_ = bytes; }
+  // Output tiles (rows x columns) the last forward ran in.
+  std::array<int64_t, 2> last_tiles() const { return last_tiles_; }
+
   const CausalConv3dOptions& options() const { return opt_; }
 
  private:
+  // The convolution of [head | x] over `tiles` output tiles.
+  at::Tensor Convolve(const at::Tensor& head, const at::Tensor& x, std::array<int64_t, 2> tiles) const;
+
   CausalConv3dOptions opt_;
   at::Tensor weight_;
   at::Tensor bias_;
   bool streaming_ = false;
   at::Tensor memory_;
+  int64_t max_input_bytes_ = 0;
+  std::array<int64_t, 2> last_tiles_{1, 1};
 };
 TORCH_MODULE(CausalConv3d);
 
@@ -74,7 +94,16 @@ class FrameGroupNormImpl : public torch::nn::Module {
   // x: (B, C, T, H, W) or (N, C, H, W).
   at::Tensor forward(const at::Tensor& x);
 
+  // Inputs above `bytes` (counted in fp32) are normalised a chunk of whole
+  // groups at a time; 0: never.
+  void set_max_bytes(int64_t bytes) { max_bytes_ = bytes; }
+
  private:
+  // Normalises x (B, C, T, H, W) whose channels are `groups` whole groups,
+  // with their affine parameters `w`, `b`.
+  at::Tensor Normalize(const at::Tensor& x, int64_t groups, const at::Tensor& w, const at::Tensor& b) const;
+
+  int64_t max_bytes_ = 0;
   int64_t groups_;
   int64_t channels_;
   double eps_;

@@ -31,10 +31,9 @@ absl::Status CheckFrameCount(int64_t t, int64_t factor) {
 }
 
 std::string VAEPlan::Describe() const {
-  return absl::StrCat(slice ? "sliced" : "full-sequence",
-                      tile > 0 ? absl::StrCat(", tiles of ", tile, "px") : std::string(),
-                      estimate_gb >= 0 ? absl::StrCat(", ~", estimate_gb, " GB activations")
-                                       : std::string(" (forced)"));
+  return absl::StrCat(slice ? "sliced" : "full-sequence", estimate_gb >= 0
+                                                              ? absl::StrCat(", ~", estimate_gb, " GB activations")
+                                                              : std::string(" (forced)"));
 }
 
 double EstimateEncodeBytes(const VAEConfig& c, int64_t frames, int64_t h, int64_t w,
@@ -71,51 +70,30 @@ double EstimateDecodeBytes(const VAEConfig& c, int64_t latents, int64_t h, int64
   return kLiveCopies * peak * static_cast<double>(elem_bytes);
 }
 
-namespace internal {
-// Shared escalation of PlanEncode/PlanDecode; a template over the estimate
-// callable, used only here, so it lives in this file.
-template <typename Estimate>
-VAEPlan PlanFor(const VAEConfig& c, int64_t h, int64_t w, Estimate estimate) {
-  const double limit = c.memory_limit_gb * 1e9;
+namespace {
+// Full sequence when it fits the budget, else slices when enabled.
+VAEPlan PlanFor(const VAEConfig& c, double full_bytes, double sliced_bytes) {
   VAEPlan plan;
-  plan.estimate_gb = estimate(/*sliced=*/false, h, w) / 1e9;
-  if (limit <= 0 || estimate(false, h, w) <= limit) return plan;
-  if (c.slicing_split_size > 0) {
-    plan.slice = true;
-    plan.estimate_gb = estimate(true, h, w) / 1e9;
-    if (estimate(true, h, w) <= limit) return plan;
-  }
-  // Largest tile (multiple of 64 px, at least 128) that fits; tiles smaller
-  // than that lose too much context to be worth it.
-  const int64_t overlap = std::max<int64_t>(c.tile_overlap, 0);
-  int64_t tile = ((std::max(h, w) + 63) / 64) * 64;
-  while (tile > 128 &&
-         estimate(plan.slice, std::min(h, tile), std::min(w, tile)) > limit) {
-    tile -= 64;
-  }
-  if (tile >= std::max(h, w)) return plan;
-  tile = std::max<int64_t>(tile, overlap + 64);
-  plan.tile = tile;
-  plan.estimate_gb = estimate(plan.slice, std::min(h, tile), std::min(w, tile)) / 1e9;
+  plan.estimate_gb = full_bytes / 1e9;
+  const double limit = c.memory_limit_gb * 1e9;
+  if (limit <= 0 || full_bytes <= limit || c.slicing_split_size <= 0) return plan;
+  plan.slice = true;
+  plan.estimate_gb = sliced_bytes / 1e9;
   return plan;
 }
-}  // namespace internal
+}  // namespace
 
 VAEPlan PlanEncode(const VAEConfig& c, int64_t frames, int64_t h, int64_t w,
                    int64_t elem_bytes) {
   const int64_t chunk = std::min(frames, 1 + std::max<int64_t>(c.slicing_split_size, 1));
-  return internal::PlanFor(c, h, w, [&](bool sliced, int64_t th, int64_t tw) {
-    return EstimateEncodeBytes(c, sliced ? chunk : frames, th, tw, elem_bytes);
-  });
+  return PlanFor(c, EstimateEncodeBytes(c, frames, h, w, elem_bytes), EstimateEncodeBytes(c, chunk, h, w, elem_bytes));
 }
 
 VAEPlan PlanDecode(const VAEConfig& c, int64_t latents, int64_t h, int64_t w,
                    int64_t elem_bytes) {
   const int64_t per = std::max<int64_t>(c.slicing_split_size / c.temporal_downsample_factor, 1);
   const int64_t chunk = std::min(latents, 1 + per);
-  return internal::PlanFor(c, h, w, [&](bool sliced, int64_t th, int64_t tw) {
-    return EstimateDecodeBytes(c, sliced ? chunk : latents, th, tw, elem_bytes);
-  });
+  return PlanFor(c, EstimateDecodeBytes(c, latents, h, w, elem_bytes), EstimateDecodeBytes(c, chunk, h, w, elem_bytes));
 }
 
 }  // namespace seedvr::vae

@@ -7,12 +7,12 @@
 // constant was calibrated against the peak resident memory the benchmark
 // measures (benchmarks/vae). It bounds activations only; weights come on top.
 //
-// Order of escalation, cheapest first:
-//   1. full sequence, when it fits;
-//   2. causal temporal slicing (exact: equal to 1. up to float rounding);
-//   3. slicing plus spatial tiles with blended overlaps (approximate: the
-//      per-frame GroupNorm statistics and attention see one tile, not the
-//      frame; see tests/models/vae for the measured seam error).
+// The plan picks the full sequence when it fits, else causal temporal
+// slicing (exact: equal up to float rounding). Within either, convolutions
+// and GroupNorms above VAEConfig::conv_max_mem_gb / norm_max_mem_gb run in
+// spatial tiles or group chunks (causal_conv.h), also exact. Nothing here
+// approximates: there are no independently processed tiles, whose per-tile
+// GroupNorm statistics and attention would differ from the frame's.
 #pragma once
 
 #include <cstdint>
@@ -34,15 +34,14 @@ absl::Status CheckFrameCount(int64_t t, int64_t factor = 4);
 // What one encode or decode call will do.
 struct VAEPlan {
   bool slice = false;     // causal temporal slicing
-  int64_t tile = 0;       // spatial tile edge in pixels; 0 = whole frame
-  double estimate_gb = 0; // estimated activation peak of the chosen plan
+  double estimate_gb = 0;  // estimated activation peak of the chosen plan; < 0: forced
   std::string Describe() const;
 };
 
 // Live copies of the largest activation at one time. Measured (full width,
-// 17x512x512 fp32 encode, CPU): full sequence estimated 15.3 GB, forward
-// added 17.4 GB of VmHWM; sliced + 128px tiles estimated 0.35 GB, added
-// 0.29 GB. Good to ~15%; a tight bound should leave that margin.
+// 17x512x512 fp32 encode, CPU, convolutions unsplit): full sequence
+// estimated 15.3 GB, forward added 17.4 GB of VmHWM. Good to ~15%; a tight
+// bound should leave that margin.
 inline constexpr double kLiveCopies = 6.0;
 
 // Peak activation bytes of encoding `frames` frames of h x w pixels.

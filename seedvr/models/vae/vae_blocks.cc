@@ -65,14 +65,13 @@ at::Tensor MidBlock3DImpl::forward(const at::Tensor& x) { return res1_(attn_(res
 
 Downsample3DImpl::Downsample3DImpl(int64_t channels, bool temporal) {
   const int64_t kt = temporal ? 3 : 1, st = temporal ? 2 : 1;
-  conv_ = register_module("conv", CausalConv3d(CausalConv3dOptions(channels, channels, {kt, 3, 3})
-                                                   .stride({st, 2, 2})
-                                                   .spatial_padding({0, 0})));
+  conv_ = register_module(
+      "conv",
+      CausalConv3d(
+          CausalConv3dOptions(channels, channels, {kt, 3, 3}).stride({st, 2, 2}).spatial_padding({0, 1, 0, 1})));
 }
 
-at::Tensor Downsample3DImpl::forward(const at::Tensor& x) {
-  return conv_(at::constant_pad_nd(x, {0, 1, 0, 1}, 0));
-}
+at::Tensor Downsample3DImpl::forward(const at::Tensor& x) { return conv_(x); }
 
 Upsample3DImpl::Upsample3DImpl(int64_t channels, bool temporal)
     : channels_(channels), temporal_(temporal) {

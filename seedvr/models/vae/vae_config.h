@@ -33,11 +33,14 @@ struct VAEConfig {
   bool use_post_quant_conv = false;
   bool freeze_encoder = false;
 
-  // Project options, not official keys.
+  // Inference settings of the official pipeline (set_causal_slicing,
+  // set_memory_limit) and the project's activation budget; every one of
+  // them is exact (memory_plan.h).
   double scaling_factor = 0.9152;   // latent = z * scaling_factor
   int64_t slicing_split_size = 4;   // causal temporal slicing; 0 disables
-  double memory_limit_gb = 0.5;     // per-conv bound that turns on spatial tiling
-  int64_t tile_overlap = 16;        // pixels of overlap between spatial tiles
+  double memory_limit_gb = 0.5;     // activation budget: full sequence or temporal slices
+  double conv_max_mem_gb = 0.5;     // convolutions with larger inputs run in spatial tiles
+  double norm_max_mem_gb = 0.5;     // GroupNorms with larger inputs run in chunks of groups
 };
 
 }  // namespace seedvr::vae

@@ -20,7 +20,6 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/models/vae/causal_conv.h"
 #include "seedvr/models/vae/memory_plan.h"
-#include "seedvr/models/vae/tiling.h"
 #include "seedvr/models/vae/vae_blocks.h"
 #include "seedvr/models/vae/vae_config.h"
 
@@ -60,13 +59,8 @@ absl::Status ValidateVAEConfig(const VAEConfig& c) {
     return absl::InvalidArgumentError("vae use_quant_conv/use_post_quant_conv: not supported");
   if (c.slicing_split_size < 0 ||
       (c.slicing_split_size > 0 && c.slicing_split_size % c.temporal_downsample_factor != 0))
-    return absl::InvalidArgumentError(absl::StrCat(
-        "vae slicing_split_size: must be 0 or a multiple of ", c.temporal_downsample_factor,
-        ", got ", c.slicing_split_size));
-  if (c.tile_overlap < 0 || c.tile_overlap % c.spatial_downsample_factor != 0)
-    return absl::InvalidArgumentError(absl::StrCat("vae tile_overlap: must be a multiple of ",
-                                                   c.spatial_downsample_factor, ", got ",
-                                                   c.tile_overlap));
+    return absl::InvalidArgumentError(absl::StrCat("vae slicing_split_size: must be 0 or a multiple of ",
+                                                   c.temporal_downsample_factor, ", got ", c.slicing_split_size));
   return absl::OkStatus();
 }
 
@@ -154,19 +148,13 @@ absl::StatusOr<Posterior> VideoVAEImpl::Encode(const at::Tensor& video, const VA
     const int64_t pad = PaddedFrameCount(x.size(2), tf) - x.size(2);
     x = at::cat({x, x.narrow(2, x.size(2) - 1, 1).expand({-1, -1, pad, -1, -1})}, 2);
   }
-  const VAEPlan plan = Resolve(
-      o, PlanEncode(config_, x.size(2), x.size(3), x.size(4), at::elementSize(dtype())),
-      x.size(3), x.size(4));
+  const VAEPlan plan = Resolve(o, PlanEncode(config_, x.size(2), x.size(3), x.size(4), at::elementSize(dtype())));
   last_plan_ = plan;
+  ApplyMemoryLimits(o);
   try {
     at::NoGradGuard no_grad;
     x = x.to(dtype());
-    at::Tensor h;
-    if (plan.tile > 0) {
-      h = Tiled(x, plan, o, /*encode=*/true);
-    } else {
-      h = EncodeRaw(x, plan.slice);
-    }
+    at::Tensor h = EncodeRaw(x, plan.slice);
     const int64_t l = config_.latent_channels;
     return Posterior{h.narrow(1, 0, l), at::clamp(h.narrow(1, l, l), -30.0, 20.0)};
   } catch (const std::exception& e) {
@@ -182,15 +170,12 @@ absl::StatusOr<at::Tensor> VideoVAEImpl::Decode(const at::Tensor& z, const VAERu
         absl::StrJoin(z.sizes(), ", "), "]"));
   const int64_t f = config_.spatial_downsample_factor;
   const VAEPlan plan =
-      Resolve(o,
-              PlanDecode(config_, x.size(2), x.size(3) * f, x.size(4) * f,
-                         at::elementSize(dtype())),
-              x.size(3) * f, x.size(4) * f);
+      Resolve(o, PlanDecode(config_, x.size(2), x.size(3) * f, x.size(4) * f, at::elementSize(dtype())));
   last_plan_ = plan;
+  ApplyMemoryLimits(o);
   try {
     at::NoGradGuard no_grad;
     x = x.to(dtype());
-    if (plan.tile > 0) return Tiled(x, plan, o, /*encode=*/false);
     return DecodeRaw(x, plan.slice);
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("VAE decode failed: ", e.what()));
@@ -240,17 +225,23 @@ int64_t VideoVAEImpl::SplitSize() const {
                                         : config_.temporal_downsample_factor;
 }
 
-VAEPlan VideoVAEImpl::Resolve(const VAERunOptions& o, VAEPlan plan, int64_t h, int64_t w) const {
-  const VAEPlan automatic = plan;
+VAEPlan VideoVAEImpl::Resolve(const VAERunOptions& o, VAEPlan plan) const {
+  const bool automatic = plan.slice;
   if (o.slicing == VAERunOptions::Switch::kOn) plan.slice = true;
   if (o.slicing == VAERunOptions::Switch::kOff) plan.slice = false;
-  if (o.tile >= 0) plan.tile = o.tile;
-  const int64_t f = config_.spatial_downsample_factor;
-  plan.tile = (plan.tile / f) * f;
-  if (plan.tile >= std::max(h, w)) plan.tile = 0;
   // The estimate belongs to the automatic plan only.
-  if (plan.slice != automatic.slice || plan.tile != automatic.tile) plan.estimate_gb = -1;
+  if (plan.slice != automatic) plan.estimate_gb = -1;
   return plan;
+}
+
+void VideoVAEImpl::ApplyMemoryLimits(const VAERunOptions& o) {
+  auto bytes = [](double option, double config) { return static_cast<int64_t>((option >= 0 ? option : config) * 1e9); };
+  const int64_t conv = bytes(o.conv_max_mem_gb, config_.conv_max_mem_gb);
+  const int64_t norm = bytes(o.norm_max_mem_gb, config_.norm_max_mem_gb);
+  for (const auto& child : modules(/*include_self=*/false)) {
+    if (auto c = std::dynamic_pointer_cast<CausalConv3dImpl>(child)) c->set_max_input_bytes(conv);
+    if (auto n = std::dynamic_pointer_cast<FrameGroupNormImpl>(child)) n->set_max_bytes(norm);
+  }
 }
 
 at::Tensor VideoVAEImpl::InTimeSlices(torch::nn::Module& module,
@@ -275,39 +266,6 @@ at::Tensor VideoVAEImpl::EncodeRaw(const at::Tensor& x, bool slice) {
 at::Tensor VideoVAEImpl::DecodeRaw(const at::Tensor& z, bool slice) {
   const int64_t per = std::max<int64_t>(SplitSize() / config_.temporal_downsample_factor, 1);
   return InTimeSlices(*decoder_, [this](const at::Tensor& s) { return decoder_(s); }, z, per, slice);
-}
-
-at::Tensor VideoVAEImpl::Tiled(const at::Tensor& x, const VAEPlan& plan, const VAERunOptions& o,
-                               bool encode) {
-  const int64_t f = config_.spatial_downsample_factor;
-  const int64_t overlap_px = o.tile_overlap >= 0 ? o.tile_overlap : config_.tile_overlap;
-  const int64_t tile_c = plan.tile / f, overlap_c = overlap_px / f;
-  const int64_t hc = encode ? x.size(3) / f : x.size(3);
-  const int64_t wc = encode ? x.size(4) / f : x.size(4);
-  const int64_t in_scale = encode ? f : 1;   // input pixels per latent cell
-  const int64_t out_scale = encode ? 1 : f;  // output pixels per latent cell
-  const auto rows = TileSpans(hc, tile_c, overlap_c);
-  const auto cols = TileSpans(wc, tile_c, overlap_c);
-  std::optional<TileBlender> blend;
-  for (const auto& r : rows) {
-    const at::Tensor rw = RampWeights((r.end - r.begin) * out_scale, r.overlap_prev * out_scale,
-                                      r.overlap_next * out_scale, o.cosine_ramp);
-    for (const auto& c : cols) {
-      const at::Tensor cw = RampWeights((c.end - c.begin) * out_scale,
-                                        c.overlap_prev * out_scale,
-                                        c.overlap_next * out_scale, o.cosine_ramp);
-      at::Tensor in = x.narrow(3, r.begin * in_scale, (r.end - r.begin) * in_scale)
-                          .narrow(4, c.begin * in_scale, (c.end - c.begin) * in_scale);
-      at::Tensor out = encode ? EncodeRaw(in, plan.slice) : DecodeRaw(in, plan.slice);
-      if (!blend) {
-        blend.emplace(at::IntArrayRef{out.size(0), out.size(1), out.size(2), hc * out_scale,
-                                      wc * out_scale},
-                      out.options());
-      }
-      blend->Add(out, r.begin * out_scale, c.begin * out_scale, rw, cw);
-    }
-  }
-  return blend->Result(x.scalar_type());
 }
 
 }  // namespace seedvr::vae

@@ -9,11 +9,12 @@
 // The DiT consumes latents channel-last and scaled: (T', h, w, 16) * 0.9152
 // (EncodeForDiT / DecodeFromDiT, one sample).
 //
-// Memory: Encode/Decode pick, per call, full-sequence processing, causal
-// temporal slicing (exact) or slicing plus blended spatial tiles
-// (approximate) from VAEConfig::memory_limit_gb (memory_plan.h), unless
-// VAERunOptions forces a choice. Gradients are off inside Encode/Decode: the
-// VAE is frozen in SeedVR2 training and inference.
+// Memory: Encode/Decode pick, per call, full-sequence processing or causal
+// temporal slicing from VAEConfig::memory_limit_gb (memory_plan.h), unless
+// VAERunOptions forces a choice; convolutions and GroupNorms above
+// conv_max_mem_gb / norm_max_mem_gb run in spatial tiles or group chunks
+// (causal_conv.h). All of it is exact. Gradients are off inside
+// Encode/Decode: the VAE is frozen in SeedVR2 training and inference.
 #pragma once
 
 #include <ATen/core/Generator.h>
@@ -30,7 +31,6 @@
 #include "absl/status/statusor.h"
 #include "seedvr/models/vae/causal_conv.h"
 #include "seedvr/models/vae/memory_plan.h"
-#include "seedvr/models/vae/tiling.h"
 #include "seedvr/models/vae/vae_blocks.h"
 #include "seedvr/models/vae/vae_config.h"
 
@@ -83,11 +83,10 @@ struct VAERunOptions {
   // kAuto follows the memory plan; kOn slices with the config's split size
   // (4 if the config disables it).
   Switch slicing = Switch::kAuto;
-  // -1: from the memory plan; 0: never tile; > 0: tile edge in pixels
-  // (rounded down to a multiple of 8).
-  int64_t tile = -1;
-  int64_t tile_overlap = -1;  // pixels; -1: VAEConfig::tile_overlap
-  bool cosine_ramp = false;   // blend ramp shape (default linear)
+  // Bounds of a convolution's input and a GroupNorm's (GB) above which they
+  // run in spatial tiles / group chunks; -1: the config's; 0: never split.
+  double conv_max_mem_gb = -1;
+  double norm_max_mem_gb = -1;
   // Encode only: pad a clip whose T is not 4n+1 with copies of its last
   // frame (what the official pipeline's cut_videos does) instead of failing.
   // The caller trims the decoded result back to the original length.
@@ -141,7 +140,10 @@ class VideoVAEImpl : public torch::nn::Module {
 
   int64_t SplitSize() const;
 
-  VAEPlan Resolve(const VAERunOptions& o, VAEPlan plan, int64_t h, int64_t w) const;
+  VAEPlan Resolve(const VAERunOptions& o, VAEPlan plan) const;
+
+  // Sets every convolution's and GroupNorm's bound for this call.
+  void ApplyMemoryLimits(const VAERunOptions& o);
 
   // `forward` (of `module`, the encoder or decoder) over the whole clip, or
   // over time slices of 1 + per, then per frames, the causal layers carrying
@@ -155,11 +157,6 @@ class VideoVAEImpl : public torch::nn::Module {
 
   // Decoder over all latents, or 1+split/4 latents then split/4 at a time.
   at::Tensor DecodeRaw(const at::Tensor& z, bool slice);
-
-  // Runs EncodeRaw/DecodeRaw per spatial tile and blends. Tiles are laid out
-  // in latent cells so every tile edge is on the 8-pixel grid.
-  at::Tensor Tiled(const at::Tensor& x, const VAEPlan& plan, const VAERunOptions& o,
-                   bool encode);
 
   VAEConfig config_;
   VAEPlan last_plan_;
