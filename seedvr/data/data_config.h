@@ -90,6 +90,12 @@ struct DataConfig {
   // rounded UP to the next 4k+1 (16 -> 17, 32 -> 33) and a log line says so.
   int num_frames = 17;
   CropSize crop_size;
+  // A pixel area (e.g. 921600 = 1280 * 720): HQ and LQ frames are first
+  // resized to it keeping the aspect ratio, as the official inference's
+  // AreaResize does (size: AreaResizeSize in image_ops.h; torch's antialiased
+  // bicubic), so training crops see the scale inference restores at.
+  // 0 = off (frames keep their own size).
+  int64_t resize_to_area = 0;
   // Synthesize LQ from HQ (degradation below) when a file has no lq/ partner.
   // Off: such files are reported and skipped.
   bool generate_lq = true;

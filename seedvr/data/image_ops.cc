@@ -14,6 +14,14 @@ float Cubic(float x) {
   if (x < 2.f) return ((a * x - 5.f * a) * x + 8.f * a) * x - 4.f * a;
   return 0.f;
 }
+// PIL's bicubic (a = -0.5), the filter of torch's antialiased bicubic.
+double CubicAntialiased(double x) {
+  constexpr double a = -0.5;
+  x = std::fabs(x);
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  if (x < 2.0) return (((x - 5.0) * x + 8.0) * x - 4.0) * a;
+  return 0.0;
+}
 float Triangle(float x) {
   x = std::fabs(x);
   return x < 1.f ? 1.f - x : 0.f;
@@ -29,6 +37,31 @@ struct AxisWeights {
 AxisWeights MakeWeights(int in, int out, ResizeKernel kernel, bool antialias, int o0, int n) {
   AxisWeights a;
   const double scale = static_cast<double>(in) / out;
+  if (kernel == ResizeKernel::kBicubicAntialiased) {
+    // ATen's _compute_weights_aa: window [center - support, center + support)
+    // around center = scale * (o + 0.5), clipped to the image.
+    const double support = 2.0 * (scale >= 1.0 ? scale : 1.0);
+    const double invscale = scale >= 1.0 ? 1.0 / scale : 1.0;
+    a.taps = static_cast<int>(std::ceil(support)) * 2 + 1;
+    a.index.assign(static_cast<size_t>(n) * a.taps, 0);
+    a.w.assign(static_cast<size_t>(n) * a.taps, 0.f);
+    for (int i = 0; i < n; ++i) {
+      const double center = scale * (o0 + i + 0.5);
+      const int xmin = std::max(static_cast<int>(center - support + 0.5), 0);
+      const int xmax = std::min(static_cast<int>(center + support + 0.5), in);
+      int* idx = &a.index[static_cast<size_t>(i) * a.taps];
+      float* w = &a.w[static_cast<size_t>(i) * a.taps];
+      double total = 0.0;
+      for (int j = xmin; j < xmax && j - xmin < a.taps; ++j) total += CubicAntialiased((j - center + 0.5) * invscale);
+      for (int t = 0; t < a.taps; ++t) {
+        const int j = xmin + t;
+        idx[t] = std::min(j, in - 1);
+        if (j < xmax && total != 0.0)
+          w[t] = static_cast<float>(CubicAntialiased((j - center + 0.5) * invscale) / total);
+      }
+    }
+    return a;
+  }
   if (kernel == ResizeKernel::kArea) {
     a.taps = static_cast<int>(std::ceil(scale)) + 1;
   } else {
@@ -220,6 +253,13 @@ ImageF Resize(const ImageF& src, int out_w, int out_h, ResizeKernel kernel, bool
 Frame Resize(const Frame& src, int out_w, int out_h, ResizeKernel kernel, bool antialias, int x0, int y0, int win_w,
              int win_h) {
   return ToFrame(Resize(ToFloat(src), out_w, out_h, kernel, antialias, x0, y0, win_w, win_h));
+}
+
+AreaSize AreaResizeSize(int64_t h, int64_t w, double area) {
+  const double s = std::sqrt(area / (static_cast<double>(h) * static_cast<double>(w)));
+  // nearbyint in the default rounding mode is Python's round: half to even.
+  return {static_cast<int64_t>(std::nearbyint(static_cast<double>(h) * s)),
+          static_cast<int64_t>(std::nearbyint(static_cast<double>(w) * s))};
 }
 
 Kernel2D GaussianKernel(int size, double sigma) { return AnisotropicGaussianKernel(size, sigma, sigma, 0.0); }

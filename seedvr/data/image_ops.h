@@ -15,7 +15,22 @@ enum class ResizeKernel {
   kArea,      // box average over the source footprint (= adaptive average pooling)
   kBilinear,  // triangle, half-pixel centres (torch align_corners=False)
   kBicubic,   // Keys cubic, a = -0.75 (torch's bicubic)
+  // torch's bicubic with antialias=True (_upsample_bicubic2d_aa, PIL's
+  // BICUBIC), what the official inference's AreaResize runs: Keys cubic
+  // a = -0.5, widened by the scale when shrinking, taps outside the image
+  // dropped and the rest renormalised. Always antialiased.
+  kBicubicAntialiased,
 };
+
+// The official inference's area-preserving size (NaResize mode "area",
+// AreaResize): s = sqrt(area / (h * w)), size (round(h * s), round(w * s))
+// with Python's round (half to even). Keeps the aspect ratio; only the area
+// matches `area` (e.g. 1280 * 720).
+struct AreaSize {
+  int64_t h = 0;
+  int64_t w = 0;
+};
+AreaSize AreaResizeSize(int64_t h, int64_t w, double area);
 
 // Resizes `src` to out_w x out_h. `antialias` widens bilinear/bicubic kernels
 // when shrinking (PIL-style); area always averages. Returns only the window

@@ -67,7 +67,10 @@ absl::StatusOr<VideoInfo> ProbeAndDecode(const std::string& path) {
 
 // Crops [x, x+cw) x [y, y+ch) from `src` viewed at full_w x full_h (a resize
 // when that differs from the clip's own size; only the window is computed).
-Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, int ch) {
+// `official`: the resize is torch's antialiased bicubic, as the official
+// inference's AreaResize (data.resize_to_area); else bicubic, antialiased
+// when shrinking.
+Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, int ch, bool official) {
   Clip out(src.t, cw, ch);
   out.fps = src.fps;
   if (full_w == src.w && full_h == src.h) {
@@ -80,9 +83,10 @@ Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, 
     return out;
   }
   const bool shrink = full_w < src.w || full_h < src.h;
+  const ResizeKernel kernel = official ? ResizeKernel::kBicubicAntialiased : ResizeKernel::kBicubic;
   for (int f = 0; f < src.t; ++f) {
     const ImageF img = ToFloat(src.frame(f), src.w, src.h);
-    ToRgb8(Resize(img, full_w, full_h, ResizeKernel::kBicubic, shrink, x, y, cw, ch), out.frame(f));
+    ToRgb8(Resize(img, full_w, full_h, kernel, shrink, x, y, cw, ch), out.frame(f));
   }
   return out;
 }
@@ -139,6 +143,10 @@ absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const
                                           "4k+1 frames to k+1 latents); using ", ds->clip_frames_, " frames per clip"));
   }
   if (config.crop_size.h < 0 || config.crop_size.w < 0) return absl::InvalidArgumentError("crop_size must be >= 0");
+  if (config.resize_to_area < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("data.resize_to_area must be >= 0 (a pixel area such as 921600 = ",
+                                                   "1280x720, or 0 = off), got ", config.resize_to_area));
+  }
   const fs::path root(config.data_root);
   const fs::path hq_dir = root / "hq", lq_dir = root / "lq";
   std::error_code ec;
@@ -223,10 +231,18 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
   if (!hq.ok()) {
     return absl::Status(hq.status().code(), absl::StrCat(e.hq_path, ": ", hq.status().message()));
   }
-  // Geometry: upscale to cover the crop when the video is smaller.
-  const int cw = config_.crop_size.w > 0 ? config_.crop_size.w : hq->w;
-  const int ch = config_.crop_size.h > 0 ? config_.crop_size.h : hq->h;
+  // Geometry: with data.resize_to_area, the frame at the official
+  // inference's area-preserving size; then upscaled to cover the crop when
+  // smaller (one resize from the decoded frame to the final size).
+  const bool area = config_.resize_to_area > 0;
   int full_w = hq->w, full_h = hq->h;
+  if (area) {
+    const AreaSize size = AreaResizeSize(hq->h, hq->w, static_cast<double>(config_.resize_to_area));
+    full_w = static_cast<int>(std::max<int64_t>(size.w, 1));
+    full_h = static_cast<int>(std::max<int64_t>(size.h, 1));
+  }
+  const int cw = config_.crop_size.w > 0 ? config_.crop_size.w : full_w;
+  const int ch = config_.crop_size.h > 0 ? config_.crop_size.h : full_h;
   if (full_w < cw || full_h < ch) {
     const double scale = std::max(static_cast<double>(cw) / full_w, static_cast<double>(ch) / full_h);
     full_w = std::max(cw, static_cast<int>(std::ceil(full_w * scale - 1e-9)));
@@ -235,7 +251,7 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
   }
   s.crop_x = UniformInt(rng, 0, full_w - cw);
   s.crop_y = UniformInt(rng, 0, full_h - ch);
-  s.hq = CropResized(*hq, full_w, full_h, s.crop_x, s.crop_y, cw, ch);
+  s.hq = CropResized(*hq, full_w, full_h, s.crop_x, s.crop_y, cw, ch, area);
   hq = Clip();  // free the full frames early
   if (!e.lq_path.empty()) {
     // Each HQ frame takes the LQ frame nearest in time, whatever the two
@@ -244,7 +260,7 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
     if (!lq.ok()) {
       return absl::Status(lq.status().code(), absl::StrCat(e.lq_path, ": ", lq.status().message()));
     }
-    s.lq = CropResized(*lq, full_w, full_h, s.crop_x, s.crop_y, cw, ch);
+    s.lq = CropResized(*lq, full_w, full_h, s.crop_x, s.crop_y, cw, ch, area);
   } else {
     absl::StatusOr<Clip> lq = degrader_.Apply(s.hq, DeriveSeed({sample_seed, 2}), true, &s.degradation);
     if (!lq.ok()) return absl::Status(lq.status().code(), absl::StrCat("degradation: ", lq.status().message()));

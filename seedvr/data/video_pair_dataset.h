@@ -13,6 +13,10 @@
 // from a random start, with a random crop_size window:
 //   * short video (fewer frames than the clip): all frames, then the last
 //     frame repeated (the official pipeline's padding rule); counted.
+//   * data.resize_to_area > 0: HQ and LQ frames are first resized to that
+//     pixel area, aspect kept, as the official inference's AreaResize (size
+//     AreaResizeSize, torch's antialiased bicubic), so crops see the scale
+//     inference restores at.
 //   * small video (narrower or lower than the crop): upscaled (bicubic,
 //     aspect kept) just enough to cover the crop; counted.
 //   * LQ video: each HQ frame is paired with the LQ frame whose timestamp is
@@ -53,7 +57,7 @@ struct Sample {
   size_t index = 0;
   std::string stem;
   int64_t start_frame = 0;
-  int crop_x = 0, crop_y = 0;  // in the (possibly upscaled) HQ frame
+  int crop_x = 0, crop_y = 0;  // in the (possibly area-resized or upscaled) HQ frame
   int padded_frames = 0;
   bool upscaled = false;
   bool synthesized_lq = false;

@@ -4,12 +4,14 @@
 
 #include <cmath>
 
+#include "seedvr/data/image_ops.h"
+
 namespace seedvr::infer {
 
 at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w) {
-  const double h = static_cast<double>(video01.size(2)), w = static_cast<double>(video01.size(3));
-  const double s = std::sqrt(static_cast<double>(res_h) * res_w / (h * w));
-  const int64_t nh = std::lround(h * s), nw = std::lround(w * s);
+  const data::AreaSize size =
+      data::AreaResizeSize(video01.size(2), video01.size(3), static_cast<double>(res_h) * static_cast<double>(res_w));
+  const int64_t nh = size.h, nw = size.w;
   if (nh == video01.size(2) && nw == video01.size(3)) return video01;
   return at::_upsample_bicubic2d_aa(video01, {nh, nw}, /*align_corners=*/false).clamp(0, 1);
 }

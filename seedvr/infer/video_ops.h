@@ -12,8 +12,9 @@
 namespace seedvr::infer {
 
 // Resizes so that H*W ~= res_h*res_w keeping the aspect ratio (the official
-// NaResize "area" mode): s = sqrt(res_h*res_w / (H*W)), bicubic with
-// antialiasing (torchvision's default for tensors), clamped to [0, 1].
+// NaResize "area" mode): the size is data::AreaResizeSize (shared with the
+// training data's data.resize_to_area), bicubic with antialiasing
+// (torchvision's default for tensors), clamped to [0, 1].
 at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w);
 
 // Offset of a centre crop of `crop` out of `size` pixels as torchvision's

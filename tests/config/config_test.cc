@@ -85,6 +85,17 @@ TEST(Config, OutOfRangeValuesAreRejected) {
   ExpectError(ParseTrainConfig("model:\n  num_layers: 4\n  window: [[4, 3, 3]]\n"), {"model.window", "one entry per layer (4)"});
 }
 
+TEST(Config, ResizeToAreaIsAPixelAreaOrOff) {
+  auto off = ParseTrainConfig("");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->data.resize_to_area, 0);
+  auto on = ParseTrainConfig("data:\n  resize_to_area: 921600\n");
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_EQ(on->data.resize_to_area, 921600);
+  ExpectError(ParseTrainConfig("data:\n  resize_to_area: -1\n"), {"data.resize_to_area", ">= 0", "-1"});
+  ExpectError(ParseTrainConfig("data:\n  resize_to_area: 1280x720\n"), {"data.resize_to_area", "an integer"});
+}
+
 TEST(Config, AllErrorsAreReportedTogether) {
   auto r = ParseTrainConfig("loss:\n  r1_interval: 0\n  lambda_fm: x\ntraining:\n  seeed: 1\n");
   ExpectError(r, {"loss.r1_interval", "loss.lambda_fm", "training.seeed"});
