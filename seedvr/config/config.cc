@@ -110,6 +110,8 @@ void TrainFields(V& v, TrainConfig& c) {
     s("grad_clip", o.grad_clip, AtLeast(0.0));
     s("offload", o.offload, OneOf({"none", "cpu"}));
   });
+  v.Section("condition", c.condition,
+            [](auto& s, ConditionConfig& k) { s("noise_scale", k.noise_scale, InRange(0.0, 1.0)); });
   v.Section("loss", c.loss, [](auto& s, LossConfig& l) {
     s("loss_type", l.loss_type);  // checked against the compiled losses (train/dispatch.h)
     s("lambda_adv", l.lambda_adv, AtLeast(0.0));

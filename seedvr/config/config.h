@@ -6,6 +6,7 @@
 //   data:          HQ/LQ dataset, clip and crop, degradation
 //   discriminator: type (patch | video | dit), base_channels, num_layers, ...
 //   optimizer:     g_lr, d_lr, betas, weight_decay, ...
+//   condition:     noise_scale (LQ latent augmentation)
 //   loss:          loss_type, lambda_*, r1_interval, approximated R1/R2 sigma
 //   training:      steps, batch, EMA, seed, checkpoint to start from,
 //                  device and precision (gradient checkpointing is a model key)
@@ -60,6 +61,13 @@ struct OptimizerConfig {
   // none | cpu: keep the fp32 master weights and AdamW moments in (pinned)
   // host memory and step there, as ZeRO-Offload does.
   std::string offload = "none";
+};
+
+// What the generator is conditioned on (the official `condition` section).
+struct ConditionConfig {
+  // Training-time noise on the LQ latent (generator/generator.h,
+  // AugmentCondition); the official training config uses 0.25, restoration 0.
+  double noise_scale = 0.0;
 };
 
 struct LossConfig {
@@ -133,6 +141,7 @@ struct TrainConfig {
   data::DataConfig data;
   DiscriminatorConfig discriminator;
   OptimizerConfig optimizer;
+  ConditionConfig condition;
   LossConfig loss;
   TrainingConfig training;
   ParallelConfig parallel;

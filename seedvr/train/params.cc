@@ -51,6 +51,7 @@ absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, con
   p.ema_warmup = c.training.ema_warmup;
   p.seed = c.training.seed;
   p.sample_posterior = c.training.sample_posterior;
+  p.condition_noise_scale = c.condition.noise_scale;
   p.max_steps = c.training.max_steps;
   p.save_every = c.checkpoint.save_every;
   p.keep_last = c.checkpoint.keep_last;

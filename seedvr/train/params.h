@@ -62,6 +62,7 @@ struct TrainerParams {
   bool ema_warmup = true;
   uint64_t seed = 0;
   bool sample_posterior = true;
+  double condition_noise_scale = 0;  // condition.noise_scale
 
   // Placement and precision. `config.model.compute_dtype` is set to match
   // `bf16`, so the DiT built from the config follows it.

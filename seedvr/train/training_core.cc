@@ -15,6 +15,7 @@
 #include "seedvr/core/device.h"
 #include "seedvr/data/clip_tensor.h"
 #include "seedvr/data/random.h"
+#include "seedvr/models/generator/generator.h"
 #include "seedvr/train/checkpoint.h"
 
 namespace seedvr::train {
@@ -164,10 +165,16 @@ absl::StatusOr<std::vector<LatentBatch>> TrainingCore::NextBatches() {
     if (params_.sample_posterior) sample = rng;
     auto hq_lat = vae_.Encode(core::ToDevice(data::ClipsToBatch(hq), params_.device), sample);
     if (!hq_lat.ok()) return hq_lat.status();
-    auto lq_lat = vae_.Encode(core::ToDevice(data::ClipsToBatch(lq), params_.device), sample);
+    const at::Tensor lq_clips = data::ClipsToBatch(lq);
+    auto lq_lat = vae_.Encode(core::ToDevice(lq_clips, params_.device), sample);
     if (!lq_lat.ok()) return lq_lat.status();
     LatentBatch b{*hq_lat, *lq_lat, {}, rng};
+    // The official order: the generator's noise, then the condition's.
     b.noise = b.Randn(b.lq);
+    if (params_.condition_noise_scale > 0) {
+      const double shift = generator::ConditionShift(lq_clips.size(2), lq_clips.size(3), lq_clips.size(4));
+      b.lq = generator::AugmentCondition(b.lq, b.Randn(b.lq), params_.condition_noise_scale, shift);
+    }
     batches.push_back(std::move(b));
   }
   return batches;

@@ -84,7 +84,8 @@ class TrainerTest : public ::testing::Test {
   // 4 steps straight equal 2 steps, resume, 2 steps, bit for bit; `extra`
   // adds overrides (the device, say) to both runs, `name` keeps folders apart.
   static void ExpectResumeIsBitExact(const std::string& name, const std::vector<std::string>& extra) {
-    std::vector<std::string> common = {"loss.lambda_ar1=1", "loss.lambda_l1=1", "checkpoint.save_every=2"};
+    std::vector<std::string> common = {"loss.lambda_ar1=1", "loss.lambda_l1=1", "checkpoint.save_every=2",
+                                       "condition.noise_scale=0.25"};
     common.insert(common.end(), extra.begin(), extra.end());
     const std::string straight = testing::TempDir() + "/" + name + "_straight";
     const std::string split = testing::TempDir() + "/" + name + "_split";

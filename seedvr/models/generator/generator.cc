@@ -31,4 +31,18 @@ NamedTensors SeedVR2Generator::NamedParameters() const {
   return out;
 }
 
+double ConditionShift(int64_t frames, int64_t height, int64_t width) {
+  const double pixels = static_cast<double>(frames) * static_cast<double>(height) * static_cast<double>(width);
+  const bool video = frames > 1;
+  const double x0 = video ? 256.0 * 256.0 * 37.0 : 256.0 * 256.0, y0 = 1.0;
+  const double x1 = video ? 1280.0 * 720.0 * 145.0 : 1024.0 * 1024.0, y1 = video ? 5.0 : 3.2;
+  return y0 + (pixels - x0) * (y1 - y0) / (x1 - x0);
+}
+
+at::Tensor AugmentCondition(const at::Tensor& lq, const at::Tensor& eps, double noise_scale, double shift) {
+  if (noise_scale <= 0) return lq;
+  const double t = shift * noise_scale / (1 + (shift - 1) * noise_scale);
+  return lq * (1 - t) + eps * t;
+}
+
 }  // namespace seedvr::generator

@@ -19,6 +19,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <concepts>
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -57,5 +58,17 @@ class SeedVR2Generator {
 };
 
 static_assert(Generator<SeedVR2Generator>);
+
+// The official condition augmentation (condition.noise_scale, 0.25 in the
+// official training config; the inference script sets 0): the LQ latent
+// moves along the flow toward noise, lq' = (1 - t') lq + t' eps
+// (schedule.forward at t'), with t = noise_scale shifted for the clip's
+// size as timestep_transform does: t' = s t / (1 + (s - 1) t), s linear in
+// the pixel count through (256^2 x 37 px, 1.0) and (1280 x 720 x 145 px,
+// 5.0) for video, (256^2, 1.0) and (1024^2, 3.2) for images.
+// frames, height, width: the clip's size in pixels.
+double ConditionShift(int64_t frames, int64_t height, int64_t width);
+// lq, eps: [B, 16, T', h, w]; noise_scale 0 returns lq itself.
+at::Tensor AugmentCondition(const at::Tensor& lq, const at::Tensor& eps, double noise_scale, double shift);
 
 }  // namespace seedvr::generator
