@@ -141,6 +141,7 @@ void TrainFields(V& v, TrainConfig& c) {
     s("precision", t.precision, OneOf({"auto", "bf16", "fp32"}));
     s("vae_precision", t.vae_precision, OneOf({"auto", "bf16", "fp32"}));
     s("ema_device", t.ema_device, OneOf({"same", "cpu"}));
+    s("window_frame", t.window_frame);
   });
   v.Section("parallel", c.parallel, [](auto& s, ParallelConfig& p) {
     s("sp_size", p.sp_size, InRange<int64_t>(1, 1024));
@@ -170,6 +171,14 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
     e.push_back(absl::StrCat("data.crop_size: expected positive multiples of ", unit,
                              " (VAE x", c.vae.spatial_downsample_factor, ", patch x", c.model.patch_size[1],
                              "), got [", c.data.crop_size.h, ", ", c.data.crop_size.w, "]"));
+  }
+  const auto& frame = c.training.window_frame;
+  if (frame[0] < 0 || frame[1] < 0 || (frame[0] == 0) != (frame[1] == 0) || frame[0] % unit != 0 ||
+      frame[1] % unit != 0) {
+    e.push_back(absl::StrCat("training.window_frame: expected [0, 0] or two positive multiples of ", unit,
+                             " pixels, got [", frame[0], ", ", frame[1], "]"));
+  } else {
+    c.model.window_reference_grid = {frame[0] / unit, frame[1] / unit};
   }
   if (c.model.heads % c.parallel.sp_size != 0) {
     e.push_back(absl::StrCat("parallel.sp_size: expected a divisor of model.heads (", c.model.heads, "), got ",

@@ -112,6 +112,11 @@ struct TrainingConfig {
   // on a GPU (as the official pipeline runs it) and fp32 on the CPU.
   std::string vae_precision = "auto";
   std::string ema_device = "same";  // same | cpu (host memory)
+  // The frame (H, W pixels) restoration runs at: the DiT's window sizes
+  // are computed for it (seedvr2-model.md §1.5), so training crops see
+  // inference's windows, shifted ones included. [0, 0]: each crop's own
+  // grid, under which a 256^2 crop is one window.
+  std::array<int64_t, 2> window_frame = {720, 1280};
 };
 
 // Multi-process training under torchrun (seedvr/parallel/).

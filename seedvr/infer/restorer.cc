@@ -141,6 +141,7 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
     c.vae.memory_limit_gb = c.vae.conv_max_mem_gb = c.vae.norm_max_mem_gb = o.memory_limit_gb;
   }
   c.model.gradient_checkpointing = false;
+  c.model.window_reference_grid = {0, 0};  // the official rule: windows from each input's own grid
   auto device = core::ResolveDevice(o.device, core::LocalRankFromEnv(), "--device");
   if (!device.ok()) return device.status();
   auto bf16 = core::ResolveBf16(o.precision, *device, dit::IsBf16Compute(c.model), "--precision");

@@ -44,6 +44,13 @@ TEST(Config, ShippedConfigsLoad) {
   EXPECT_EQ(recipe->discriminator.type, "dit");
   // The guide's config keeps GAN practice for D (APT: beta1 0, beta2 0.9).
   EXPECT_EQ(c3->optimizer.d_betas, (std::array<double, 2>{0.0, 0.9}));
+  // Training windows are sized for the 720p frame restoration runs at.
+  EXPECT_EQ(c3->model.window_reference_grid, (std::array<int64_t, 2>{45, 80}));
+  auto own = LoadTrainConfig("configs/train.yaml", {"training.window_frame=[0, 0]"});
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_EQ(own->model.window_reference_grid, (std::array<int64_t, 2>{0, 0}));
+  ExpectError(LoadTrainConfig("configs/train.yaml", {"training.window_frame=[720, 0]"}),
+              {"training.window_frame", "multiples of 16", "[720, 0]"});
   auto tiny = LoadTrainConfig("configs/tiny.yaml");
   ASSERT_TRUE(tiny.ok()) << tiny.status();
   EXPECT_EQ(tiny->data.crop_size.h, 64);

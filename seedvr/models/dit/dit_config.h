@@ -51,6 +51,12 @@ struct DiTConfig {
   // Project options, not official keys.
   bool gradient_checkpointing = false;  // recompute each block in backward
   std::string compute_dtype = "float32";  // "float32" or "bfloat16" (autocast)
+  // The spatial token grid (h, w) window sizes are computed for; {0, 0}:
+  // each input's own grid (the official rule). Training sets the grid of the
+  // frame restoration will see (training.window_frame), so crops meet
+  // inference's window sizes and shifted windows. Not a config key and not
+  // saved with the model: restoration always uses the official rule.
+  std::array<int64_t, 2> window_reference_grid = {0, 0};
 
   bool is_3b_path() const { return code_path == "dit_v2"; }
 };

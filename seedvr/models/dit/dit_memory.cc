@@ -64,7 +64,8 @@ std::vector<Window> DiTLayerWindows(const DiTConfig& c, int64_t layer, const Gri
   const std::string method = layer < static_cast<int64_t>(c.window_method.size())
                                  ? c.window_method[layer]
                                  : (layer % 2 == 0 ? "720pwin_by_size_bysize" : "720pswin_by_size_bysize");
-  return MakeWindows(grid, counts, ParseWindowMethod(method).value_or(WindowMethod::kRegular720p));
+  return MakeWindows(grid, counts, ParseWindowMethod(method).value_or(WindowMethod::kRegular720p),
+                     c.window_reference_grid);
 }
 
 bool IsBf16Compute(const DiTConfig& c) { return c.compute_dtype == "bfloat16" || c.compute_dtype == "bf16"; }

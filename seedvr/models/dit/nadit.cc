@@ -154,8 +154,9 @@ at::Tensor NaDiTImpl::Run(const at::Tensor& vid, const at::Tensor& vid_shape, co
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string& key = layer_plan_key_[i];
     if (plans.count(key)) continue;
-    auto plan = std::make_shared<WindowPlan>(MakeWindowPlan(layout, c.window[i], *ParseWindowMethod(c.window_method[i]),
-                                                            rope_kind, freqs, /*mm_text_quirk=*/rope_kind == RopeKind::kMMLang3d));
+    auto plan = std::make_shared<WindowPlan>(
+        MakeWindowPlan(layout, c.window[i], *ParseWindowMethod(c.window_method[i]), rope_kind, freqs,
+                       /*mm_text_quirk=*/rope_kind == RopeKind::kMMLang3d, c.window_reference_grid));
     MovePlanTo(*plan, device);
     plans[key] = plan;
     auto bc = std::make_shared<BlockContext>();

@@ -53,8 +53,10 @@ AxisSlices ShiftedSlices(int64_t size, int64_t win) {
   return out;
 }
 
-std::vector<Window> MakeWindows(const Grid3& grid, const Grid3& counts, WindowMethod method) {
-  const Grid3 win = WindowSize720p(grid, counts);
+std::vector<Window> MakeWindows(const Grid3& grid, const Grid3& counts, WindowMethod method,
+                                const std::array<int64_t, 2>& reference) {
+  const bool referenced = reference[0] > 0 && reference[1] > 0;
+  const Grid3 win = WindowSize720p(referenced ? Grid3{grid[0], reference[0], reference[1]} : grid, counts);
   std::array<AxisSlices, 3> axes;
   for (int a = 0; a < 3; ++a) {
     axes[a] = method == WindowMethod::kRegular720p ? RegularSlices(grid[a], win[a])

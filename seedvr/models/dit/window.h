@@ -58,7 +58,10 @@ AxisSlices RegularSlices(int64_t size, int64_t win);
 AxisSlices ShiftedSlices(int64_t size, int64_t win);
 
 // All windows of one sample, in the official order (w outermost, t innermost).
-std::vector<Window> MakeWindows(const Grid3& grid, const Grid3& counts, WindowMethod method);
+// Spatial window sizes come from `reference` (h, w) tokens when set, else
+// from the grid itself; the windows then tile `grid`.
+std::vector<Window> MakeWindows(const Grid3& grid, const Grid3& counts, WindowMethod method,
+                                const std::array<int64_t, 2>& reference = {0, 0});
 
 // "[t0:t1,h0:h1,w0:w1]", the notation of the fixture README.
 std::string WindowToString(const Window& w);

@@ -26,11 +26,13 @@ SequenceLayout SequenceLayout::Make(std::vector<Grid3> grids, std::vector<int64_
   return s;
 }
 
-WindowPlan MakeWindowPlan(const SequenceLayout& layout, const Grid3& counts, WindowMethod method,
-                          RopeKind rope_kind, const at::Tensor& freqs, bool mm_text_quirk) {
+WindowPlan MakeWindowPlan(const SequenceLayout& layout, const Grid3& counts, WindowMethod method, RopeKind rope_kind,
+                          const at::Tensor& freqs, bool mm_text_quirk, const std::array<int64_t, 2>& window_reference) {
   WindowPlan plan;
   const int64_t batch = layout.batch();
-  for (int64_t b = 0; b < batch; ++b) plan.windows.push_back(MakeWindows(layout.vid_grid[b], counts, method));
+  for (int64_t b = 0; b < batch; ++b) {
+    plan.windows.push_back(MakeWindows(layout.vid_grid[b], counts, method, window_reference));
+  }
 
   // Row of the repeated-then-roped text that segment text slot k reads.
   std::vector<int64_t> qk_src;

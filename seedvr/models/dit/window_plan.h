@@ -67,8 +67,10 @@ struct WindowPlan {
 // was trained with this code, and the official-code fixture dit3b_d (two
 // samples) only matches with it. `txt_qk_index` encodes it; the 7B path has
 // no text RoPE and uses the plain text rows.
-WindowPlan MakeWindowPlan(const SequenceLayout& layout, const Grid3& counts, WindowMethod method,
-                          RopeKind rope_kind, const at::Tensor& freqs, bool mm_text_quirk);
+// `window_reference`: see MakeWindows (window.h).
+WindowPlan MakeWindowPlan(const SequenceLayout& layout, const Grid3& counts, WindowMethod method, RopeKind rope_kind,
+                          const at::Tensor& freqs, bool mm_text_quirk,
+                          const std::array<int64_t, 2>& window_reference = {0, 0});
 
 // Moves every tensor of a plan to `device` (plans are built on the CPU).
 void MovePlanTo(WindowPlan& plan, const at::Device& device);

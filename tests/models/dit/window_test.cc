@@ -71,6 +71,22 @@ TEST(WindowTest, FixtureDit3bD) {
   EXPECT_EQ(Join(MakeWindows({1, 2, 3}, kCounts, WindowMethod::kShifted720p)), "[0:1,0:2,0:3]");
 }
 
+// Training crops take the window sizes of the frame restoration runs at
+// (spec §1.5 applied to a 720p grid: 15 x 27 tokens), so a 256^2 crop (16 x
+// 16 tokens) is split as a part of a 720p frame would be, shifted windows
+// included; on its own grid (windows of 20 x 20) it is one window.
+TEST(WindowTest, ReferenceGridGivesInferenceSizesOnACrop) {
+  EXPECT_EQ(Join(MakeWindows({1, 16, 16}, kCounts, WindowMethod::kRegular720p)), "[0:1,0:16,0:16]");
+  EXPECT_EQ(Join(MakeWindows({1, 16, 16}, kCounts, WindowMethod::kShifted720p)), "[0:1,0:16,0:16]");
+  EXPECT_EQ(Join(MakeWindows({1, 16, 16}, kCounts, WindowMethod::kRegular720p, {45, 80})),
+            "[0:1,0:15,0:16] [0:1,15:16,0:16]");
+  EXPECT_EQ(Join(MakeWindows({1, 16, 16}, kCounts, WindowMethod::kShifted720p, {45, 80})),
+            "[0:1,0:7,0:16] [0:1,7:16,0:16]");
+  // The whole 720p frame with its own grid as the reference is unchanged.
+  EXPECT_EQ(Join(MakeWindows({21, 45, 80}, kCounts, WindowMethod::kShifted720p, {45, 80})),
+            Join(MakeWindows({21, 45, 80}, kCounts, WindowMethod::kShifted720p)));
+}
+
 // Every token is in exactly one window, for a range of odd sizes.
 TEST(WindowTest, PartitionCoversEveryTokenOnce) {
   for (int64_t t : {1, 2, 5, 7, 21, 33}) {
