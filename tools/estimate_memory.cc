@@ -85,6 +85,7 @@ void CompareGuide(const TrainConfig& base, int64_t text_tokens, double card_byte
       seedvr::dit::DiTConfig m = seedvr::dit::OfficialDiT7B();
       m.gradient_checkpointing = base.model.gradient_checkpointing;
       m.compute_dtype = base.model.compute_dtype;
+      m.window_reference_grid = base.model.window_reference_grid;  // training.window_frame
       const auto n = static_cast<size_t>(m.num_layers);
       if (m.block_type.empty()) m.block_type.assign(n, "mmdit_sr");
       if (m.window.empty()) m.window.assign(n, {4, 3, 3});

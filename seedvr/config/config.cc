@@ -15,19 +15,18 @@ namespace seedvr::config {
 namespace internal {
 namespace {
 
-// Six non-negative weights, not all zero (iso, aniso, generalized_iso,
-// generalized_aniso, plateau_iso, plateau_aniso).
 Check<std::vector<double>> KernelWeights() {
   return [](const std::vector<double>& w) -> std::optional<std::string> {
-    double sum = 0.0;
-    bool negative = false;
-    for (double x : w) {
-      negative |= !(x >= 0.0);
-      sum += x;
-    }
-    if (w.size() == 6 && !negative && sum > 0.0) return std::nullopt;
-    return "6 non-negative weights (iso, aniso, generalized_iso, generalized_aniso, plateau_iso, plateau_aniso), "
-           "not all zero";
+    if (data::ValidKernelWeights(w)) return std::nullopt;
+    return data::kKernelWeightsRule;
+  };
+}
+
+// A kernel shape exponent range: lo > 0 (beta <= 0 is no kernel).
+Check<data::Range> PositiveRange() {
+  return [](const data::Range& r) -> std::optional<std::string> {
+    if (r.lo > 0) return std::nullopt;
+    return "a range [lo, hi] with 0 < lo <= hi";
   };
 }
 
@@ -37,8 +36,11 @@ void DegradationFields(V& v, data::DegradationConfig& c) {
   v("drift", c.drift, InRange(0.0, 1.0));
   v("blur_sigma", c.blur_sigma);
   v("blur_kernel_prob", c.blur_kernel_prob, KernelWeights());
-  v("betag_range", c.betag_range);
-  v("betap_range", c.betap_range);
+  // Retired (blur_kernel_prob holds the anisotropic share now); still in the
+  // configs that older checkpoints store, so it is read and dropped.
+  v.Ignore("blur_aniso_prob");
+  v("betag_range", c.betag_range, PositiveRange());
+  v("betap_range", c.betap_range, PositiveRange());
   v("blur_sinc_prob", c.blur_sinc_prob, InRange(0.0, 1.0));
   v("blur_kernel_size", c.blur_kernel_size);
   v("resize_scale", c.resize_scale);
@@ -51,8 +53,8 @@ void DegradationFields(V& v, data::DegradationConfig& c) {
   v("second_blur_prob", c.second_blur_prob, InRange(0.0, 1.0));
   v("blur_sigma2", c.blur_sigma2);
   v("blur_kernel_prob2", c.blur_kernel_prob2, KernelWeights());
-  v("betag_range2", c.betag_range2);
-  v("betap_range2", c.betap_range2);
+  v("betag_range2", c.betag_range2, PositiveRange());
+  v("betap_range2", c.betap_range2, PositiveRange());
   v("blur_sinc_prob2", c.blur_sinc_prob2, InRange(0.0, 1.0));
   v("resize_scale2", c.resize_scale2);
   v("resize_prob2", c.resize_prob2);
@@ -179,6 +181,15 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
                              " pixels, got [", frame[0], ", ", frame[1], "]"));
   } else {
     c.model.window_reference_grid = {frame[0] / unit, frame[1] / unit};
+  }
+  // Keys only the DiT discriminator reads; elsewhere they would do nothing.
+  if (c.discriminator.type != "dit") {
+    if (!c.discriminator.checkpoint.empty())
+      e.push_back(absl::StrCat("discriminator.checkpoint: only the dit discriminator starts from a DiT checkpoint; ",
+                               "discriminator.type is ", c.discriminator.type));
+    if (c.discriminator.dit_condition != "none")
+      e.push_back(absl::StrCat("discriminator.dit_condition: only the dit discriminator takes a condition; ",
+                               "discriminator.type is ", c.discriminator.type));
   }
   if (c.model.heads % c.parallel.sp_size != 0) {
     e.push_back(absl::StrCat("parallel.sp_size: expected a divisor of model.heads (", c.model.heads, "), got ",

@@ -88,7 +88,10 @@ struct TrainingConfig {
   int64_t grad_accum = 1;
   int64_t d_steps = 1;             // discriminator updates per generator update
   double ema_decay = 0.9998;
-  bool ema_warmup = true;  // decay min(ema_decay, (1 + n) / (10 + n)) at G update n
+  // Decay min(ema_decay, (1 + n) / (10 + n)) at G update n: it reaches
+  // ema_decay after (10 d - 1) / (1 - d) updates (44,991 for 0.9998), so
+  // shorter runs average over roughly their last tenth.
+  bool ema_warmup = true;
   uint64_t seed = 666;
   std::string dit_checkpoint;      // released .pth/.safetensors, or empty for random init
   std::string vae_checkpoint;      // ema_vae.pth / .safetensors, or empty for random init

@@ -72,6 +72,9 @@ void VAEFields(V& v, vae::VAEConfig& c) {
   v("memory_limit_gb", c.memory_limit_gb, InRange(0.0, 1e6));
   v("conv_max_mem_gb", c.conv_max_mem_gb, InRange(0.0, 1e6));
   v("norm_max_mem_gb", c.norm_max_mem_gb, InRange(0.0, 1e6));
+  // Retired with the approximate spatial tiles; still in the configs that
+  // older checkpoints store, so it is read and dropped.
+  v.Ignore("tile_overlap");
 }
 
 // Cross-field rules; per-layer lists left empty are filled with the

@@ -15,6 +15,21 @@ struct Range {
   double hi = 0.0;
 };
 
+// What blur_kernel_prob(2) must hold: six non-negative weights, not all
+// zero, of iso, aniso, generalized_iso, generalized_aniso, plateau_iso,
+// plateau_aniso.
+inline constexpr const char* kKernelWeightsRule =
+    "6 non-negative weights (iso, aniso, generalized_iso, generalized_aniso, plateau_iso, plateau_aniso), not all "
+    "zero";
+inline bool ValidKernelWeights(const std::vector<double>& w) {
+  double sum = 0.0;
+  for (double x : w) {
+    if (!(x >= 0.0)) return false;
+    sum += x;
+  }
+  return w.size() == 6 && sum > 0.0;
+}
+
 // Real-ESRGAN's two-stage degradation adapted to video (RealBasicVSR):
 //   stage 1: blur -> random resize (factor of the HQ size) -> noise -> JPEG
 //   stage 2: blur (p=second_blur_prob) -> random resize (factor of the final

@@ -80,16 +80,8 @@ int SampleIndex(Rng& rng, const std::vector<double>& weights) {
 }
 
 absl::Status CheckKernelWeights(const std::vector<double>& w, const char* key) {
-  double sum = 0.0;
-  bool negative = false;
-  for (double x : w) {
-    negative |= !(x >= 0.0);
-    sum += x;
-  }
-  if (w.size() == static_cast<size_t>(kNumMixedKernelTypes) && !negative && sum > 0.0) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(key,
-                                                 " needs 6 non-negative weights (iso, aniso, generalized_iso, "
-                                                 "generalized_aniso, plateau_iso, plateau_aniso), not all zero"));
+  if (ValidKernelWeights(w)) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(key, " needs ", kKernelWeightsRule));
 }
 
 int SampleKernelSize(Rng& rng, const std::vector<int>& sizes) {

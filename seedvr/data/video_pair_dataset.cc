@@ -97,13 +97,16 @@ Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, 
 // on screen at that instant. Past the stream's end the last frame is the
 // nearest. Stored timestamps are rounded to their time base (mkv: 1 ms, so
 // 1/12 s is kept as 83 ms), so distances that differ by less than the two
-// resolutions together are a tie.
+// resolutions together are a tie; never more than a tenth of an LQ frame,
+// since containers whose time base is the frame interval (avi) store exact
+// times and would otherwise tie everything.
 absl::StatusOr<Clip> ReadNearestFrames(const std::string& path, const std::vector<double>& times, double times_base_s) {
   absl::StatusOr<std::unique_ptr<VideoReader>> opened = VideoReader::Open(path);
   if (!opened.ok()) return opened.status();
   VideoReader& reader = **opened;
   const VideoInfo& info = reader.info();
-  const double tie_s = times_base_s + info.time_base_s + 1e-9;
+  const double tie_s =
+      std::min(times_base_s + info.time_base_s, info.fps > 0 ? 0.1 / info.fps : times_base_s + info.time_base_s) + 1e-9;
   Clip out(static_cast<int>(times.size()), info.width, info.height);
   out.fps = info.fps;
   if (times.empty()) return out;

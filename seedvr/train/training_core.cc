@@ -231,7 +231,6 @@ core::PyValue TrainingCore::State() {
   put("ema", core::FromTensorList(WholeEma()));
   put("discriminator", core::FromTensorList(Detached(d_params_)));
   // Sharded moments are gathered, whole and under the parameters' names.
-  std::string options_changed;
   for (auto [key, opt, params, shards] : {std::tuple{"g_optimizer", &g_opt_, &g_params_, shards_.generator},
                                           std::tuple{"d_optimizer", &d_opt_, &d_params_, shards_.discriminator}}) {
     if (shards == nullptr) {

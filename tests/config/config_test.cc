@@ -49,6 +49,14 @@ TEST(Config, ShippedConfigsLoad) {
   auto own = LoadTrainConfig("configs/train.yaml", {"training.window_frame=[0, 0]"});
   ASSERT_TRUE(own.ok()) << own.status();
   EXPECT_EQ(own->model.window_reference_grid, (std::array<int64_t, 2>{0, 0}));
+  // Configs stored in checkpoints of earlier versions still load.
+  EXPECT_TRUE(
+      LoadTrainConfig("configs/train.yaml", {"vae.tile_overlap=16", "data.degradation.blur_aniso_prob=0.5"}).ok());
+  // Keys only the DiT discriminator reads are refused with another type.
+  ExpectError(LoadTrainConfig("configs/train.yaml", {"discriminator.checkpoint=d.pth"}),
+              {"discriminator.checkpoint", "dit discriminator", "patch"});
+  ExpectError(LoadTrainConfig("configs/train.yaml", {"data.degradation.betag_range=[0, 4]"}),
+              {"data.degradation.betag_range", "0 < lo"});
   ExpectError(LoadTrainConfig("configs/train.yaml", {"training.window_frame=[720, 0]"}),
               {"training.window_frame", "multiples of 16", "[720, 0]"});
   auto tiny = LoadTrainConfig("configs/tiny.yaml");

@@ -152,7 +152,8 @@ TEST(DatasetTest, LqAtAnotherFrameRatePairsEachHqFrameWithTheNearestInTime) {
   WriteNumberedVideo(root + "/hq/half.mp4", 24, 24.0, 64, 48);
   WriteNumberedVideo(root + "/lq/half.mkv", 12, 12.0, 32, 24);
   WriteNumberedVideo(root + "/hq/tenth.mp4", 25, 25.0, 64, 48);
-  WriteNumberedVideo(root + "/lq/tenth.mp4", 11, 10.0, 32, 24);
+  // avi: the time base is the frame interval, timestamps are exact.
+  WriteNumberedVideo(root + "/lq/tenth.avi", 11, 10.0, 32, 24);
   DataConfig cfg = SmallConfig(root);
   cfg.num_frames = 9;
   auto ds = VideoPairDataset::Create(cfg);

@@ -36,11 +36,14 @@ TEST_P(EveryTrainer, RunsTwoStepsWithThePoliciesItsNameSays) {
   // groups, with rank 0 serving the store); tests/train:torchrun_test runs
   // them on two.
   const bool multi_process = std::string(t.parallelism) != "single";
-  config::TrainConfig c =
-      Config(dir, {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
-                   std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
-                   (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0",
-                   std::string("parallel.strategy=") + (multi_process ? t.parallelism : "ddp")});
+  config::TrainConfig c = Config(
+      dir,
+      {"training.max_steps=2", std::string("discriminator.type=") + t.discriminator,
+       std::string("loss.loss_type=") + t.loss, "loss.lambda_ar1=1", "loss.lambda_ar2=1",
+       (*d)->traits.double_backward ? "loss.lambda_r1=10" : "loss.lambda_r1=0",
+       // The DiT discriminator also sees the LQ latent (its Condition hook).
+       std::string(t.discriminator) == "dit" ? "discriminator.dit_condition=lq" : "discriminator.dit_condition=none",
+       std::string("parallel.strategy=") + (multi_process ? t.parallelism : "ddp")});
   auto selected = SelectTrainer(c, multi_process ? 2 : 1);
   ASSERT_TRUE(selected.ok()) << selected.status();
   EXPECT_EQ(std::string(selected->first->preset), t.preset);

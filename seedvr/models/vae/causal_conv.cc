@@ -1,6 +1,7 @@
 #include "seedvr/models/vae/causal_conv.h"
 
 #include <ATen/ATen.h>
+#include <ATen/core/grad_mode.h>
 
 #include <algorithm>
 #include <array>
@@ -57,7 +58,9 @@ at::Tensor CausalConv3dImpl::forward(const at::Tensor& x) {
   }
   const double bytes = static_cast<double>(x.numel() / std::max<int64_t>(x.size(2), 1)) * len * x.element_size();
   std::array<int64_t, 2> tiles{1, 1};
-  if (max_input_bytes_ > 0 && bytes > static_cast<double>(max_input_bytes_)) {
+  // Only without autograd: under it every tile would keep its own input for
+  // backward (the pixel discriminator's decode), which saves nothing.
+  if (max_input_bytes_ > 0 && !at::GradMode::is_enabled() && bytes > static_cast<double>(max_input_bytes_)) {
     // As few tiles as keep each one's input near the bound: rows first,
     // then columns once every row is its own tile.
     const auto& k = opt_.kernel;
@@ -131,7 +134,9 @@ at::Tensor FrameGroupNormImpl::forward(const at::Tensor& x) {
   if (x.dim() == 4) return at::group_norm(x, groups_, weight_, bias_, eps_);
   TORCH_CHECK(x.dim() == 5, "FrameGroupNorm expects (B,C,T,H,W), got ", x.sizes());
   const double bytes = static_cast<double>(x.numel()) * 4;  // statistics in fp32
-  if (max_bytes_ <= 0 || bytes <= static_cast<double>(max_bytes_)) return Normalize(x, groups_, weight_, bias_);
+  if (max_bytes_ <= 0 || at::GradMode::is_enabled() || bytes <= static_cast<double>(max_bytes_)) {
+    return Normalize(x, groups_, weight_, bias_);  // see CausalConv3dImpl::forward on autograd
+  }
   // Whole groups per chunk, so every statistic is the unsplit one.
   const int64_t per = std::max<int64_t>(
       static_cast<int64_t>(static_cast<double>(groups_) * static_cast<double>(max_bytes_) / bytes), 1);

@@ -18,7 +18,9 @@
 // included) from the whole input, and a GroupNorm above its bound runs
 // over chunks of whole groups. Both are exact: every output element sees
 // the same inputs and the statistics cover the whole frame, so the result
-// equals the unsplit one up to float rounding.
+// equals the unsplit one up to float rounding. Splitting happens only with
+// autograd off (Encode/Decode): under autograd each part would keep its own
+// input for backward.
 //
 // Parameter names are those of the official checkpoint: `weight`, `bias`.
 #pragma once

@@ -38,6 +38,7 @@ struct VAEConfig {
   // them is exact (memory_plan.h).
   double scaling_factor = 0.9152;   // latent = z * scaling_factor
   int64_t slicing_split_size = 4;   // causal temporal slicing; 0 disables
+  // Bounds in GB (1e9 bytes; the official 0.5 GiB are 0.54 GB); 0: none.
   double memory_limit_gb = 0.5;     // activation budget: full sequence or temporal slices
   double conv_max_mem_gb = 0.5;     // convolutions with larger inputs run in spatial tiles
   double norm_max_mem_gb = 0.5;     // GroupNorms with larger inputs run in chunks of groups
