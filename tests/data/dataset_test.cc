@@ -179,6 +179,24 @@ TEST(DatasetTest, LqAtAnotherFrameRatePairsEachHqFrameWithTheNearestInTime) {
   EXPECT_GT(starts.size(), 3u);
 }
 
+// A short HQ is padded with copies of its last frame; its LQ partner is
+// padded the same way, so both clips have num_frames frames.
+TEST(DatasetTest, ShortPairedVideoPadsItsLqToo) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  fs::create_directories(root + "/lq");
+  WriteNumberedVideo(root + "/hq/short.mp4", 3, 24.0, 64, 48);
+  WriteNumberedVideo(root + "/lq/short.mkv", 3, 24.0, 32, 24);
+  auto ds = VideoPairDataset::Create(SmallConfig(root));
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  absl::StatusOr<Sample> s = (*ds)->Get(0, 1);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->padded_frames, 2);
+  ASSERT_EQ(s->hq.t, 5);
+  ASSERT_EQ(s->lq.t, 5);
+  for (int k = 0; k < 5; ++k) EXPECT_EQ(FrameNumber(s->lq, k), std::min(k, 2)) << "frame " << k;
+}
+
 TEST(DatasetTest, RoundsClipLengthUpTo4nPlus1AndSaysSo) {
   EXPECT_EQ(RoundUpTo4nPlus1(16), 17);
   EXPECT_EQ(RoundUpTo4nPlus1(17), 17);
