@@ -20,9 +20,9 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -31,10 +31,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/model_config.h"
+#include "seedvr/core/cli.h"
+#include "seedvr/core/tensor_file.h"
 #include "seedvr/data/clip_tensor.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
-#include "seedvr/core/tensor_file.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
 
@@ -82,6 +83,15 @@ absl::StatusOr<VAERunOptions> RunOptionsFromFlags() {
   else return absl::InvalidArgumentError(absl::StrCat("--slicing: expected auto, on or off, got ", s));
   o.conv_max_mem_gb = absl::GetFlag(FLAGS_conv_max_mem_gb);
   o.norm_max_mem_gb = absl::GetFlag(FLAGS_norm_max_mem_gb);
+  for (auto [flag, v] :
+       {std::pair{"--conv_max_mem_gb", o.conv_max_mem_gb}, std::pair{"--norm_max_mem_gb", o.norm_max_mem_gb}}) {
+    if (v < 0 && v != -1) {
+      return absl::InvalidArgumentError(absl::StrCat(flag,
+                                                     ": expected -1 (config value), 0 (never split) or a "
+                                                     "positive bound in GB, got ",
+                                                     v));
+    }
+  }
   o.pad_last_frame = absl::GetFlag(FLAGS_pad_frames);
   return o;
 }

@@ -122,6 +122,10 @@ class RestorerImpl : public Restorer {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions& o) {
+  if (!(o.memory_limit_gb >= 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--memory_limit_gb: expected 0 (the config's) or a bound in GB, got ", o.memory_limit_gb));
+  }
   // A training checkpoint carries its config and EMA weights; a released
   // model needs --config.
   auto raw = core::ReadPth(o.checkpoint);

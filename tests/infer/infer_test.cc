@@ -223,6 +223,12 @@ TEST_F(RestorerTest, BadInputsAreClearErrors) {
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("does not fit the model config"), std::string::npos) << model.status();
 
+  RestorerOptions negative = Options();
+  negative.memory_limit_gb = -1;
+  auto bound = Restorer::Create(negative);
+  ASSERT_FALSE(bound.ok());
+  EXPECT_NE(bound.status().message().find("--memory_limit_gb"), std::string::npos) << bound.status();
+
   RestorerOptions no_config = Options();
   no_config.checkpoint = testing::FixturePath("dit3b_a/weights.pth");
   auto missing = Restorer::Create(no_config);
