@@ -56,6 +56,11 @@ void Synchronize(const c10::Device& device);
 int64_t PeakAllocatedBytes(const c10::Device& device);
 void ResetPeakAllocatedBytes(const c10::Device& device);
 
+// Bytes this process could still allocate on `device`: on a GPU the driver's
+// free memory plus what the caching allocator holds unused; on the CPU the
+// kernel's MemAvailable (/proc/meminfo). 0 when unknown.
+int64_t AvailableMemoryBytes(const c10::Device& device);
+
 // Enables CPU/CUDA autocast to bf16 for a scope and restores the previous
 // state, like Python's `torch.autocast(device, torch.bfloat16)`. A no-op when
 // `enable` is false, so fp32 stays bit-for-bit the plain computation.

@@ -3,14 +3,17 @@
 #include <ATen/ATen.h>
 #include <torch/utils.h>
 
+#include <algorithm>
+#include <cstring>
+#include <deque>
 #include <filesystem>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/config.h"
 #include "seedvr/core/device.h"
 #include "seedvr/core/tensor_file.h"
-#include "seedvr/data/clip_tensor.h"
 #include "seedvr/data/remux.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
@@ -24,6 +27,7 @@
 #include "seedvr/text/text_embeddings.h"
 
 namespace seedvr::infer {
+namespace fs = std::filesystem;
 namespace {
 
 bool IsImage(const std::string& path) {
@@ -32,6 +36,118 @@ bool IsImage(const std::string& path) {
   }
   return false;
 }
+
+// Standard normal noise of `shape` [B, C, T', h, w] whose latent frame j
+// depends only on (seed, stream, first_frame + 4 j), the last input frame
+// that latent covers in a causal 4x temporal encode. Overlapping chunks thus
+// draw the same noise for the same frames, and chunks whose starts are a
+// multiple of 4 apart draw the noise of one pass over the whole video.
+at::Tensor FrameNoise(at::IntArrayRef shape, const at::TensorOptions& options, uint64_t seed, uint64_t stream,
+                      int64_t first_frame) {
+  std::vector<at::Tensor> frames;
+  std::vector<int64_t> one(shape.begin(), shape.end());
+  one[2] = 1;
+  for (int64_t j = 0; j < shape[2]; ++j) {
+    // splitmix64 of the triple: nearby keys give unrelated generators.
+    uint64_t z =
+        seed + 0x9E3779B97F4A7C15ull * (stream * 0x100000000ull + static_cast<uint64_t>(first_frame + 4 * j) + 1);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    at::Generator gen = core::SeededGenerator(options.device(), z ^ (z >> 31));
+    frames.push_back(at::randn(one, gen, options));
+  }
+  return at::cat(frames, 2);
+}
+
+void RemoveQuietly(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+}
+
+// The encoder of one output: frames go to PartialPath(output) (a PNG
+// sequence to a folder of that name); Finish copies the input's audio and
+// subtitle streams in and renames the result to `output`. Destroyed
+// unfinished, it removes what it wrote.
+class OutputFile {
+ public:
+  static absl::StatusOr<std::unique_ptr<OutputFile>> Open(const std::string& input, const data::VideoInfo& info,
+                                                          const std::string& output, const OutputOptions& o, int width,
+                                                          int height) {
+    auto file = std::unique_ptr<OutputFile>(new OutputFile());
+    file->input_ = input;
+    file->output_ = output;
+    file->partial_ = PartialPath(output);
+    data::EncoderOptions enc;
+    enc.fps = info.fps > 0 ? info.fps : 25.0;
+    std::string path = file->partial_;
+    if (IsImage(input)) {
+      enc.codec = absl::EndsWithIgnoreCase(output, ".png") ? "png" : "mjpeg";
+      if (enc.codec == "png") enc.pix_fmt = "rgb24";
+      enc.qscale = 2;
+    } else {
+      auto copy = data::HasAudio(input);
+      if (!copy.ok()) return copy.status();
+      file->copy_streams_ = *copy;
+      enc.codec = o.codec;
+      enc.crf = o.crf;
+      enc.pix_fmt = o.pix_fmt;
+      enc.preset = o.preset;
+      if (o.codec == "png") {
+        path = (fs::path(file->partial_) / "%06d.png").string();
+        if (enc.pix_fmt.empty()) enc.pix_fmt = "rgb24";
+        file->copy_streams_ = false;  // a PNG sequence has no other streams
+      } else if (file->copy_streams_) {
+        const fs::path out(output);
+        path = (out.parent_path() / (".partial.video." + out.filename().string())).string();
+      }
+    }
+    file->video_ = path;
+    RemoveQuietly(file->partial_);  // left by an interrupted run
+    std::error_code ec;
+    if (o.codec == "png" && !IsImage(input) && !fs::create_directories(file->partial_, ec)) {
+      return absl::InternalError(absl::StrCat("cannot create ", file->partial_, ": ", ec.message()));
+    }
+    auto writer = data::VideoWriter::Open(path, width, height, enc);
+    if (!writer.ok()) {
+      return absl::Status(writer.status().code(),
+                          absl::StrCat("cannot write ", output, ": ", writer.status().message()));
+    }
+    file->writer_ = std::move(*writer);
+    return file;
+  }
+
+  ~OutputFile() {
+    if (finished_) return;
+    writer_.reset();
+    if (video_ != partial_) RemoveQuietly(video_);
+    RemoveQuietly(partial_);
+  }
+
+  // rgb: uint8 [H, W, 3] on the CPU.
+  absl::Status Write(const at::Tensor& rgb) { return writer_->Write(rgb.data_ptr<uint8_t>()); }
+
+  absl::Status Finish() {
+    if (absl::Status s = writer_->Close(); !s.ok()) return s;
+    if (copy_streams_) {
+      absl::Status s = data::MuxAudio(video_, input_, partial_);
+      RemoveQuietly(video_);
+      if (!s.ok()) return s;
+    }
+    RemoveQuietly(output_);  // a directory (PNG sequence) is not replaced by rename
+    std::error_code ec;
+    fs::rename(partial_, output_, ec);
+    if (ec) return absl::InternalError(absl::StrCat("cannot rename ", partial_, " to ", output_, ": ", ec.message()));
+    finished_ = true;
+    return absl::OkStatus();
+  }
+
+ private:
+  OutputFile() = default;
+  std::string input_, output_, partial_, video_;
+  bool copy_streams_ = false;
+  bool finished_ = false;
+  std::unique_ptr<data::VideoWriter> writer_;
+};
 
 class RestorerImpl : public Restorer {
  public:
@@ -42,73 +158,114 @@ class RestorerImpl : public Restorer {
         generator_(std::move(generator)),
         vae_(std::move(vae)),
         device_(device),
-        vae_dtype_(vae_dtype) {}
+        vae_dtype_(vae_dtype),
+        sp_size_(options_.sp ? options_.sp->size : 1),
+        writes_(!options_.sp || options_.sp->rank == 0) {}
 
   absl::Status RestoreFile(const std::string& input, const std::string& output,
-                           const std::function<void(const std::string&)>& progress) override {
-    absl::Status s = Restore(input, output, progress);
+                           const std::function<void(const Progress&)>& progress) override {
+    absl::Status s;
+    try {
+      s = Restore(input, output, progress);
+    } catch (const std::exception& e) {  // LibTorch reports through exceptions
+      s = absl::InternalError(e.what());
+    }
     if (s.ok() || absl::StrContains(s.message(), input)) return s;
     return absl::Status(s.code(), absl::StrCat(input, ": ", s.message()));
   }
 
  private:
   absl::Status Restore(const std::string& input, const std::string& output,
-                       const std::function<void(const std::string&)>& progress) {
+                       const std::function<void(const Progress&)>& progress) {
     torch::NoGradGuard no_grad;
-    // The frame count sizes the read, so it must be exact: mkv, webm and still
-    // images store none, and duration x fps counts a longer soundtrack too.
-    // Count packets there; the frames the decoder delivers are what gets
-    // restored (ReadClip without `padded` never repeats a frame).
-    const bool image = IsImage(input);
+    // The exact frame count (a packet count where the container stores none)
+    // is only the progress total: the frames the decoder delivers are what
+    // gets restored.
     data::ReaderOptions read;
     read.exact_frame_count = true;
-    auto info = data::ProbeVideo(input, read);
-    if (!info.ok()) return info.status();
-    progress("decode");
-    auto clip = data::ReadClip(input, 0, static_cast<int>(std::max<int64_t>(info->frame_count, 1)), read);
-    if (!clip.ok()) return clip.status();
-    const int64_t frames = clip->t;
-    at::Tensor video = core::ToDevice(data::ClipToTensor(*clip, data::ClipLayout::kTCHW), device_);  // [-1, 1]
-    at::Tensor lq = DivisibleCrop(AreaResize((video + 1) / 2, options_.res_h, options_.res_w)) * 2 - 1;
-    at::Tensor padded = PadTo4nPlus1(lq, options_.sp_size).permute({1, 0, 2, 3}).unsqueeze(0).contiguous();
+    auto reader = data::VideoReader::Open(input, read);
+    if (!reader.ok()) return reader.status();
+    const data::VideoInfo info = (*reader)->info();
+    Progress done{0, std::max<int64_t>(info.frame_count, 1)};
 
-    at::Generator gen = core::SeededGenerator(device_, options_.seed);
-    progress("encode");
+    const int64_t chunk = options_.chunk_frames, overlap = options_.temporal_overlap;
+    std::unique_ptr<OutputFile> file;
+    std::deque<data::Frame> window;  // decoded frames not yet restored by every chunk that holds them
+    at::Tensor carry;                // the previous chunk's restored overlap frames
+    int64_t first_frame = 0;         // the video's index of window.front()
+    bool eof = false;
+    while (true) {
+      // One frame past the chunk tells whether this chunk is the last.
+      while (!eof && static_cast<int64_t>(window.size()) <= chunk) {
+        data::Frame frame;
+        auto got = (*reader)->Read(&frame);
+        if (!got.ok()) return got.status();
+        if (*got) {
+          window.push_back(std::move(frame));
+        } else {
+          eof = true;
+        }
+      }
+      if (window.empty()) break;
+      const int64_t n = std::min<int64_t>(chunk, static_cast<int64_t>(window.size()));
+      const bool last = static_cast<int64_t>(window.size()) <= chunk;
+      auto restored = RestoreChunk(window, n, first_frame);
+      if (!restored.ok()) return restored.status();
+      at::Tensor out = *restored;  // uint8-ready float [n, 3, H, W] in [-1, 1]
+      if (carry.defined()) BlendOverlap(carry, out);
+      const int64_t emit = last ? n : n - overlap;
+      if (writes_) {
+        if (!file) {
+          auto opened = OutputFile::Open(input, info, output, options_.output, static_cast<int>(out.size(3)),
+                                         static_cast<int>(out.size(2)));
+          if (!opened.ok()) return opened.status();
+          file = std::move(*opened);
+        }
+        at::Tensor rgb = out.narrow(0, 0, emit).add(1).mul_(127.5).round_().clamp_(0, 255).to(at::kByte);
+        rgb = rgb.permute({0, 2, 3, 1}).contiguous().to(at::kCPU);
+        for (int64_t i = 0; i < emit; ++i) {
+          if (absl::Status s = file->Write(rgb[i]); !s.ok()) return s;
+        }
+      }
+      done.frames_done += emit;
+      done.frames_total = std::max(done.frames_total, done.frames_done);
+      progress(done);
+      if (last) break;
+      if (overlap > 0) carry = out.narrow(0, n - overlap, overlap).clone();
+      window.erase(window.begin(), window.begin() + (n - overlap));
+      first_frame += n - overlap;
+    }
+    if (done.frames_done == 0) return absl::DataLossError("no frame could be decoded");
+    return file ? file->Finish() : absl::OkStatus();
+  }
+
+  // Restores the first `n` frames of `window`, the video's frames from
+  // `first_frame` on: float [n, 3, H, W] in [-1, 1]
+  // on the device, H x W the resized and cropped size.
+  absl::StatusOr<at::Tensor> RestoreChunk(const std::deque<data::Frame>& window, int64_t n, int64_t first_frame) {
+    const data::Frame& first = window.front();
+    at::Tensor bytes = at::empty({n, first.h, first.w, 3}, at::kByte);
+    for (int64_t i = 0; i < n; ++i) {
+      std::memcpy(bytes[i].data_ptr(), window[i].rgb.data(), window[i].rgb.size());
+    }
+    // uint8 crosses to the device, a quarter of float's bytes.
+    at::Tensor video = core::ToDevice(bytes, device_).permute({0, 3, 1, 2}).to(at::kFloat).div_(255);
+    at::Tensor lq = DivisibleCrop(AreaResize(video, options_.res_h, options_.res_w)) * 2 - 1;
+    at::Tensor padded = PadTo4nPlus1(lq, sp_size_).permute({1, 0, 2, 3}).unsqueeze(0).contiguous();
+
     auto posterior = vae_->Encode(padded.to(vae_dtype_));
     if (!posterior.ok()) return posterior.status();
     const double scale = vae_->config().scaling_factor;
-    at::Tensor latent = posterior->Sample(gen).to(at::kFloat) * scale;
-    progress("restore");
-    at::Tensor noise = at::randn(latent.sizes(), gen, latent.options());
+    const at::TensorOptions options = posterior->mean.options();
+    at::Tensor eps = FrameNoise(posterior->mean.sizes(), options, options_.seed, 0, first_frame);
+    at::Tensor latent = posterior->Sample(eps).to(at::kFloat) * scale;
+    at::Tensor noise = FrameNoise(latent.sizes(), latent.options(), options_.seed, 1, first_frame);
     at::Tensor restored = generator_.Restore(latent, noise);
-    progress("decode latents");
     auto decoded = vae_->Decode((restored / scale).to(vae_dtype_));
     if (!decoded.ok()) return decoded.status();
-    at::Tensor out = (*decoded)[0].to(at::kFloat).permute({1, 0, 2, 3}).narrow(0, 0, frames);  // trim the padding
+    at::Tensor out = (*decoded)[0].to(at::kFloat).permute({1, 0, 2, 3}).narrow(0, 0, n);  // trim the padding
     if (options_.color_fix) out = WaveletColorFix(out, lq);
-    out = out.to(at::kCPU);
-    progress("write");
-    data::Clip result = data::TensorToClip(out.clamp(-1, 1).contiguous(), data::ClipLayout::kTCHW, info->fps);
-    data::EncoderOptions enc;
-    enc.fps = info->fps > 0 ? info->fps : 25.0;
-    if (IsImage(output)) {
-      enc.codec = absl::EndsWithIgnoreCase(output, ".png") ? "png" : "mjpeg";
-      if (enc.codec == "png") enc.pix_fmt = "rgb24";
-      enc.qscale = 2;
-    } else {
-      enc.crf = 12;  // restored detail should survive the output encode
-    }
-    auto audio = image ? absl::StatusOr<bool>(false) : data::HasAudio(input);
-    if (!audio.ok()) return audio.status();
-    if (!*audio) return data::WriteVideo(output, result, enc);
-    // Keep the soundtrack: write the video beside the output, then copy the
-    // input's audio packets in with it.
-    const std::filesystem::path out_path(output);
-    const std::string silent = (out_path.parent_path() / (".noaudio." + out_path.filename().string())).string();
-    absl::Status s = data::WriteVideo(silent, result, enc);
-    if (s.ok()) s = data::MuxAudio(silent, input, output);
-    std::filesystem::remove(silent);
-    return s;
+    return out.clamp(-1, 1).contiguous();
   }
 
   RestorerOptions options_;
@@ -117,15 +274,45 @@ class RestorerImpl : public Restorer {
   vae::VideoVAE vae_;
   c10::Device device_;
   at::ScalarType vae_dtype_;
+  int64_t sp_size_;
+  bool writes_;
 };
+
+absl::Status CheckOptions(const RestorerOptions& o) {
+  if (!(o.max_memory_gb >= 0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max_memory_gb: expected 0 (what the device has available) or a bound in GB, got ", o.max_memory_gb));
+  }
+  if (o.chunk_frames < 1 || (o.chunk_frames - 1) % 4 != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--chunk_frames: expected 4n+1 frames (1, 5, 9, ..., 33, ...), got ", o.chunk_frames));
+  }
+  if (o.temporal_overlap < 0 || o.temporal_overlap >= o.chunk_frames) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--temporal_overlap: expected 0 to chunk_frames - 1 = ", o.chunk_frames - 1, ", got ", o.temporal_overlap));
+  }
+  if (o.res_h <= 0 || o.res_w <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--res_h/--res_w: expected positive sizes, got ", o.res_h, "x", o.res_w));
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
+std::string OutputPath(const std::string& input, const std::string& output_dir, const OutputOptions& output) {
+  const fs::path in(input);
+  if (output.codec == "png" && !IsImage(input)) return (fs::path(output_dir) / in.stem()).string();
+  return (fs::path(output_dir) / in.filename()).string();
+}
+
+std::string PartialPath(const std::string& output) {
+  const fs::path out(output);
+  return (out.parent_path() / (".partial." + out.filename().string())).string();
+}
+
 absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions& o) {
-  if (!(o.memory_limit_gb >= 0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--memory_limit_gb: expected 0 (the config's) or a bound in GB, got ", o.memory_limit_gb));
-  }
+  if (absl::Status s = CheckOptions(o); !s.ok()) return s;
   // A training checkpoint carries its config and EMA weights; a released
   // model needs --config.
   auto raw = core::ReadPth(o.checkpoint);
@@ -141,9 +328,6 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   }
   if (!config.ok()) return config.status();
   config::TrainConfig c = *config;
-  if (o.memory_limit_gb > 0) {
-    c.vae.memory_limit_gb = c.vae.conv_max_mem_gb = c.vae.norm_max_mem_gb = o.memory_limit_gb;
-  }
   c.model.gradient_checkpointing = false;
   c.model.window_reference_grid = {0, 0};  // the official rule: windows from each input's own grid
   auto device = core::ResolveDevice(o.device, core::LocalRankFromEnv(), "--device");
@@ -167,6 +351,14 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   auto text = text::LoadTextEmbeddings(text_path, c.model.txt_in_dim);
   if (!text.ok()) return text.status();
 
+  // The memory budget, after the DiT's weights took their share.
+  const double budget_gb =
+      o.max_memory_gb > 0 ? o.max_memory_gb : static_cast<double>(core::AvailableMemoryBytes(*device)) / 1e9;
+  if (budget_gb > 0) {
+    c.vae.memory_limit_gb = budget_gb;
+    c.vae.conv_max_mem_gb = std::min(c.vae.conv_max_mem_gb, budget_gb);
+    c.vae.norm_max_mem_gb = std::min(c.vae.norm_max_mem_gb, budget_gb);
+  }
   vae::VideoVAE vae(c.vae);
   const std::string vae_path = o.vae_checkpoint.empty() ? c.training.vae_checkpoint : o.vae_checkpoint;
   if (!vae_path.empty()) {
@@ -180,8 +372,9 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   }
   vae->eval();
   vae->to(*device, vae_dtype);
-  return std::unique_ptr<Restorer>(new RestorerImpl(
-      o, c, generator::SeedVR2Generator(model, text->pos.to(*device, at::kFloat)), vae, *device, vae_dtype));
+  generator::SeedVR2Generator generator(model, text->pos.to(*device, at::kFloat));
+  if (o.sp) generator.SetSequenceParallel(o.sp);
+  return std::unique_ptr<Restorer>(new RestorerImpl(o, c, generator, vae, *device, vae_dtype));
 }
 
 }  // namespace seedvr::infer

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <vector>
 
 #include "seedvr/data/image_ops.h"
 
@@ -36,6 +37,15 @@ at::Tensor PadTo4nPlus1(const at::Tensor& video, int64_t sp_size) {
   const int64_t target = t <= unit ? unit + 1 : (t - 1 + unit - 1) / unit * unit + 1;
   if (target == t) return video;
   return at::cat({video, video.narrow(0, t - 1, 1).expand({target - t, -1, -1, -1})}, 0);
+}
+
+void BlendOverlap(const at::Tensor& previous, at::Tensor& next) {
+  const int64_t o = previous.size(0);
+  if (o == 0) return;
+  std::vector<int64_t> shape(next.dim(), 1);
+  shape[0] = o;
+  const at::Tensor w = at::arange(1, o + 1, next.options()).div_(o + 1).view(shape);
+  next.narrow(0, 0, o).mul_(w).add_(previous * (1 - w));
 }
 
 at::Tensor WaveletBlur(const at::Tensor& x, int64_t radius) {

@@ -30,6 +30,12 @@ at::Tensor DivisibleCrop(const at::Tensor& video, int64_t multiple = 16);
 // (cut_videos); a single frame is left alone.
 at::Tensor PadTo4nPlus1(const at::Tensor& video, int64_t sp_size = 1);
 
+// Blends the frames two consecutive chunks share, in place: `next`'s first
+// previous.size(0) frames become w next + (1 - w) previous with w = (i + 1) /
+// (overlap + 1) for shared frame i, a linear ramp from the earlier chunk to
+// the later one. previous: [overlap, ...]; next: [>= overlap, ...].
+void BlendOverlap(const at::Tensor& previous, at::Tensor& next);
+
 // One level of the wavelet blur: 3x3 [[1,2,1],[2,4,2],[1,2,1]]/16, dilated by
 // `radius`, replicate padding, per channel.
 at::Tensor WaveletBlur(const at::Tensor& x, int64_t radius);

@@ -2,12 +2,18 @@
 // checkpoint trained here, plus its tensor operations and bad inputs.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <thread>
 
+#include "absl/strings/match.h"
 #include "seedvr/config/config.h"
 #include "seedvr/data/clip_tensor.h"
 #include "seedvr/data/remux.h"
@@ -17,6 +23,7 @@
 #include "seedvr/infer/restorer.h"
 #include "seedvr/infer/video_ops.h"
 #include "seedvr/testing/fixtures.h"
+#include "seedvr/testing/processes.h"
 #include "seedvr/text/text_embeddings.h"
 #include "seedvr/train/checkpoint.h"
 #include "seedvr/train/dispatch.h"
@@ -120,16 +127,18 @@ TEST_F(RestorerTest, RestoresAVideoKeepingFramesSizeAndRate) {
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok()) << r.status();
   const std::string out = *dir_ + "/out.mp4";
-  std::vector<std::string> stages;
-  ASSERT_TRUE(
-      (*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [&](const std::string& s) { stages.push_back(s); }).ok());
+  std::vector<Progress> steps;
+  ASSERT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [&](const Progress& p) { steps.push_back(p); }).ok());
   auto info = data::ProbeVideo(out);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->frame_count, 7);  // padded to 9 for the VAE, trimmed back
   EXPECT_EQ(info->width, 96);
   EXPECT_EQ(info->height, 64);
   EXPECT_NEAR(info->fps, 12.0, 1e-6);
-  EXPECT_EQ(stages.back(), "write");
+  ASSERT_FALSE(steps.empty());
+  EXPECT_EQ(steps.back().frames_done, 7);
+  EXPECT_EQ(steps.back().frames_total, 7);
+  EXPECT_FALSE(std::filesystem::exists(PartialPath(out)));
 }
 
 // With the colour fix the output's low frequencies follow the input even
@@ -141,7 +150,7 @@ TEST_F(RestorerTest, ColorFixMakesLowFrequenciesFollowTheInput) {
     auto r = Restorer::Create(o);
     EXPECT_TRUE(r.ok());
     const std::string out = *dir_ + (fix ? "/fix.mp4" : "/nofix.mp4");
-    EXPECT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [](const std::string&) {}).ok());
+    EXPECT_TRUE((*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", out, [](const Progress&) {}).ok());
     auto a = data::ReadClip(*dir_ + "/data/hq/a.mp4", 0, 7), b = data::ReadClip(out, 0, 7);
     at::Tensor in = data::ClipToTensor(*a, data::ClipLayout::kTCHW),
                res = data::ClipToTensor(*b, data::ClipLayout::kTCHW);
@@ -160,12 +169,12 @@ TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok());
-  ASSERT_TRUE((*r)->RestoreFile(with_audio, *dir_ + "/sound_out.mp4", [](const std::string&) {}).ok());
+  ASSERT_TRUE((*r)->RestoreFile(with_audio, *dir_ + "/sound_out.mp4", [](const Progress&) {}).ok());
   auto audio = data::HasAudio(*dir_ + "/sound_out.mp4");
   ASSERT_TRUE(audio.ok());
   EXPECT_TRUE(*audio);
   EXPECT_EQ(data::ProbeVideo(*dir_ + "/sound_out.mp4")->frame_count, 7);
-  ASSERT_TRUE((*r)->RestoreFile(image, *dir_ + "/still_out.png", [](const std::string&) {}).ok());
+  ASSERT_TRUE((*r)->RestoreFile(image, *dir_ + "/still_out.png", [](const Progress&) {}).ok());
   data::ReaderOptions exact;
   exact.exact_frame_count = true;
   auto info = data::ProbeVideo(*dir_ + "/still_out.png", exact);
@@ -195,7 +204,7 @@ TEST_F(RestorerTest, MkvWithALongerSoundtrackRestoresItsRealFrames) {
 
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_TRUE((*r)->RestoreFile(src, out, [](const std::string&) {}).ok());
+  ASSERT_TRUE((*r)->RestoreFile(src, out, [](const Progress&) {}).ok());
   auto info = data::ProbeVideo(out, {.exact_frame_count = true});
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(info->frame_count, 21);
@@ -204,15 +213,135 @@ TEST_F(RestorerTest, MkvWithALongerSoundtrackRestoresItsRealFrames) {
   EXPECT_EQ(decoded->t, 21);
 }
 
+// Restores `src` into a PNG sequence (exact RGB) and reads it back as float
+// [T, 3, H, W] in [-1, 1].
+at::Tensor RestoreToPngs(const RestorerOptions& options, const std::string& src, const std::string& out) {
+  RestorerOptions o = options;
+  o.output.codec = "png";
+  auto r = Restorer::Create(o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  absl::Status s = (*r)->RestoreFile(src, out, [](const Progress&) {});
+  EXPECT_TRUE(s.ok()) << s;
+  auto clip = data::ReadClip(out + "/%06d.png", 0, 1000);
+  EXPECT_TRUE(clip.ok()) << clip.status();
+  return data::ClipToTensor(*clip, data::ClipLayout::kTCHW);
+}
+
+TEST(VideoOps, BlendOverlapRampsFromTheEarlierChunkToTheLater) {
+  const at::Tensor previous = at::zeros({3, 1, 2, 2});
+  at::Tensor next = at::ones({5, 1, 2, 2});
+  BlendOverlap(previous, next);
+  const at::Tensor expected = at::tensor({0.25f, 0.5f, 0.75f, 1.0f, 1.0f});
+  EXPECT_TRUE(at::allclose(next.mean({1, 2, 3}), expected)) << next.mean({1, 2, 3});
+}
+
+// Chunks restore the same frames as one pass over the clip: exactly when
+// one chunk holds the clip, and to rounding for the frames only the first
+// chunk restores (the causal VAE and the DiT see the same context). Later
+// chunks start their causal context afresh, and the shared frames ramp from
+// one chunk to the next (BlendOverlap). How far their frames move from one
+// pass is the model's own dependence on earlier frames: with the tiny
+// model's random VAE that context weighs as much as the frame itself (mean
+// 0.29 of a range of 2 here); a trained VAE encodes a frame mostly from
+// itself.
+TEST_F(RestorerTest, ChunkedRestorationMatchesTheWholeClip) {
+  data::SyntheticVideoOptions v;
+  v.width = 96;
+  v.height = 64;
+  v.frames = 17;
+  v.fps = 12;
+  const std::string src = *dir_ + "/seventeen.mp4";
+  ASSERT_TRUE(data::WriteVideo(src, data::MakeSyntheticClip(v), {.fps = 12, .crf = 10}).ok());
+  RestorerOptions o = Options();
+  o.chunk_frames = 17;
+  const at::Tensor whole = RestoreToPngs(o, src, *dir_ + "/whole");
+  ASSERT_EQ(whole.size(0), 17);
+  o.chunk_frames = 33;
+  EXPECT_TRUE(at::equal(RestoreToPngs(o, src, *dir_ + "/one_chunk"), whole));
+
+  // Frames 0-8, 4-12 and 8-16: starts 4 apart, so every latent after a
+  // chunk's first draws the noise of one pass.
+  o.chunk_frames = 9;
+  o.temporal_overlap = 5;
+  const at::Tensor chunked = RestoreToPngs(o, src, *dir_ + "/chunked");
+  ASSERT_EQ(chunked.sizes(), whole.sizes());
+  const at::Tensor first = (chunked.narrow(0, 0, 4) - whole.narrow(0, 0, 4)).abs();
+  EXPECT_LT(first.mean().item<double>(), 0.002);  // measured 0.0002
+  EXPECT_LT(first.max().item<double>(), 0.03);    // measured 0.016: a few uint8 steps
+  std::printf("|chunked - one pass|: frames 0-3 max %.4f, all frames mean %.3f\n", first.max().item<double>(),
+              (chunked - whole).abs().mean().item<double>());
+}
+
+// The folder run as users run it: killed while restoring, it leaves no
+// output that looks finished but is not, and --skip_existing completes it
+// without redoing what was done.
+TEST_F(RestorerTest, InterruptedFolderRunResumesWithSkipExisting) {
+  const std::string in = *dir_ + "/folder_in", out = *dir_ + "/folder_out";
+  std::filesystem::create_directories(in);
+  data::SyntheticVideoOptions v;
+  v.width = 96;
+  v.height = 64;
+  v.frames = 33;
+  v.fps = 12;
+  for (const char* name : {"a.mp4", "b.mp4", "c.mp4"}) {
+    ASSERT_TRUE(data::WriteVideo(in + "/" + name, data::MakeSyntheticClip(v), {.fps = 12}).ok());
+  }
+  std::ofstream(in + "/broken.mp4") << "not a video";
+  const std::vector<std::string> argv = {
+      "tools/infer", "--video_path=" + in, "--output_dir=" + out, "--checkpoint=" + Options().checkpoint,
+      "--res_h=64",  "--res_w=96",         "--chunk_frames=5",    "--temporal_overlap=2"};
+  const pid_t first = testing::Spawn(argv, {}, *dir_ + "/folder_first.log");
+  ASSERT_GT(first, 0);
+  // Kill it as soon as the first output appears: the next file is under way.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!std::filesystem::exists(out + "/a.mp4") && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(first, SIGKILL);
+  testing::WaitExit(first, std::chrono::seconds(10));
+  ASSERT_TRUE(std::filesystem::exists(out + "/a.mp4")) << testing::ReadText(*dir_ + "/folder_first.log");
+  const auto a_time = std::filesystem::last_write_time(out + "/a.mp4");
+  EXPECT_FALSE(std::filesystem::exists(out + "/c.mp4")) << "the run ended before the kill: the test lost its case";
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    const std::string name = e.path().filename().string();
+    if (absl::StartsWith(name, ".partial.")) continue;  // what an interrupted file looks like
+    auto info = data::ProbeVideo(e.path().string(), {.exact_frame_count = true});
+    ASSERT_TRUE(info.ok()) << name << ": " << info.status();
+    EXPECT_EQ(info->frame_count, 33) << name;
+  }
+
+  // Without a choice about the existing output the run refuses before work.
+  const pid_t refused = testing::Spawn(argv, {}, *dir_ + "/folder_refused.log");
+  EXPECT_EQ(testing::WaitExit(refused, std::chrono::seconds(60)), 2);
+  EXPECT_NE(testing::ReadText(*dir_ + "/folder_refused.log").find("--skip_existing"), std::string::npos);
+
+  std::vector<std::string> resume = argv;
+  resume.push_back("--skip_existing");
+  const pid_t second = testing::Spawn(resume, {}, *dir_ + "/folder_second.log");
+  const std::string log = *dir_ + "/folder_second.log";
+  EXPECT_EQ(testing::WaitExit(second, std::chrono::seconds(240)), 1) << testing::ReadText(log);  // broken.mp4
+  const std::string text = testing::ReadText(log);
+  EXPECT_NE(text.find("failed: broken.mp4"), std::string::npos) << text;
+  EXPECT_NE(text.find("1 output(s) exist and are kept"), std::string::npos) << text;
+  EXPECT_EQ(std::filesystem::last_write_time(out + "/a.mp4"), a_time);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"a.mp4", "b.mp4", "c.mp4"}));
+  for (const char* name : {"b.mp4", "c.mp4"}) {
+    EXPECT_EQ(data::ProbeVideo(out + "/" + name, {.exact_frame_count = true})->frame_count, 33) << name;
+  }
+}
+
 TEST_F(RestorerTest, BadInputsAreClearErrors) {
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok());
   std::ofstream(*dir_ + "/garbage.mp4") << "this is not a video";
-  auto unreadable = (*r)->RestoreFile(*dir_ + "/garbage.mp4", *dir_ + "/g.mp4", [](const std::string&) {});
+  auto unreadable = (*r)->RestoreFile(*dir_ + "/garbage.mp4", *dir_ + "/g.mp4", [](const Progress&) {});
   ASSERT_FALSE(unreadable.ok());
   EXPECT_NE(unreadable.message().find("garbage.mp4"), std::string::npos) << unreadable;
 
-  auto unwritable = (*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", "/proc/no/such/dir/out.mp4", [](const std::string&) {});
+  auto unwritable = (*r)->RestoreFile(*dir_ + "/data/hq/a.mp4", "/proc/no/such/dir/out.mp4", [](const Progress&) {});
   ASSERT_FALSE(unwritable.ok());
   EXPECT_NE(unwritable.message().find("/proc/no/such/dir/out.mp4"), std::string::npos) << unwritable;
 
@@ -223,11 +352,19 @@ TEST_F(RestorerTest, BadInputsAreClearErrors) {
   ASSERT_FALSE(model.ok());
   EXPECT_NE(model.status().message().find("does not fit the model config"), std::string::npos) << model.status();
 
-  RestorerOptions negative = Options();
-  negative.memory_limit_gb = -1;
-  auto bound = Restorer::Create(negative);
-  ASSERT_FALSE(bound.ok());
-  EXPECT_NE(bound.status().message().find("--memory_limit_gb"), std::string::npos) << bound.status();
+  for (auto [flag, change] : std::vector<std::pair<std::string, std::function<void(RestorerOptions&)>>>{
+           {"--max_memory_gb", [](RestorerOptions& o) { o.max_memory_gb = -1; }},
+           {"--chunk_frames", [](RestorerOptions& o) { o.chunk_frames = 8; }},
+           {"--chunk_frames", [](RestorerOptions& o) { o.chunk_frames = 0; }},
+           {"--temporal_overlap", [](RestorerOptions& o) { o.temporal_overlap = 9; }},
+           {"--temporal_overlap", [](RestorerOptions& o) { o.temporal_overlap = -1; }}}) {
+    RestorerOptions bad = Options();
+    bad.chunk_frames = 9;
+    change(bad);
+    auto refused = Restorer::Create(bad);
+    ASSERT_FALSE(refused.ok()) << flag;
+    EXPECT_NE(refused.status().message().find(flag), std::string::npos) << refused.status();
+  }
 
   RestorerOptions no_config = Options();
   no_config.checkpoint = testing::FixturePath("dit3b_a/weights.pth");

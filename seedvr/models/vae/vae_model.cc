@@ -117,9 +117,10 @@ at::Tensor DecoderImpl::forward(const at::Tensor& z) {
 }
 
 at::Tensor Posterior::Sample(std::optional<at::Generator> gen) const {
-  at::Tensor eps = at::randn(mean.sizes(), gen, mean.options());
-  return mean + at::exp(0.5 * logvar) * eps;
+  return Sample(at::randn(mean.sizes(), gen, mean.options()));
 }
+
+at::Tensor Posterior::Sample(const at::Tensor& eps) const { return mean + at::exp(0.5 * logvar) * eps; }
 
 VideoVAEImpl::VideoVAEImpl(const VAEConfig& c) : config_(c) {
   const absl::Status ok = ValidateVAEConfig(c);

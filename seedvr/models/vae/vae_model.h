@@ -75,6 +75,8 @@ struct Posterior {
   at::Tensor logvar;  // clamped to [-30, 20] like diffusers
   // mean + exp(logvar/2) * N(0,1): the official encode samples by default.
   at::Tensor Sample(std::optional<at::Generator> gen = std::nullopt) const;
+  // The same with the caller's standard normal draw `eps` (shape of mean).
+  at::Tensor Sample(const at::Tensor& eps) const;
 };
 
 // Per-call overrides of the config's memory settings.
