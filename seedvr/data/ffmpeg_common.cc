@@ -92,15 +92,15 @@ absl::Status Converter::Ensure(int sw, int sh, AVPixelFormat sf, int dw, int dh,
 }
 
 absl::Status Converter::ToRgb(const AVFrame* src, AVColorSpace fallback_space, AVColorRange fallback_range,
-                              uint8_t* dst_rgb) {
+                              uint8_t* dst_rgb, AVPixelFormat rgb_fmt) {
   const auto fmt = static_cast<AVPixelFormat>(src->format);
   const AVColorSpace space = src->colorspace != AVCOL_SPC_UNSPECIFIED ? src->colorspace : fallback_space;
   const AVColorRange range = src->color_range != AVCOL_RANGE_UNSPECIFIED ? src->color_range : fallback_range;
   const bool full = IsFullRange(range, fmt);
-  absl::Status st = Ensure(src->width, src->height, fmt, src->width, src->height, AV_PIX_FMT_RGB24,
+  absl::Status st = Ensure(src->width, src->height, fmt, src->width, src->height, rgb_fmt,
                            SwsColorspace(space, src->height), true, full);
   if (!st.ok()) return st;
-  const int row_bytes = src->width * 3;
+  const int row_bytes = av_image_get_linesize(rgb_fmt, src->width, 0);
   if (src->width % 32 == 0) {
     uint8_t* dst[4] = {dst_rgb, nullptr, nullptr, nullptr};
     int dst_stride[4] = {row_bytes, 0, 0, 0};
@@ -110,7 +110,7 @@ absl::Status Converter::ToRgb(const AVFrame* src, AVColorSpace fallback_space, A
   }
   // The SIMD converters write whole blocks of pixels: give them padded rows
   // and copy the picture out.
-  const int stride = (row_bytes + 32 * 3 + 63) & ~63;
+  const int stride = (row_bytes + 32 * (row_bytes / src->width) + 63) & ~63;
   scratch_.resize(static_cast<size_t>(stride) * (src->height + 1) + 64);
   uint8_t* dst[4] = {scratch_.data(), nullptr, nullptr, nullptr};
   int dst_stride[4] = {stride, 0, 0, 0};
@@ -123,14 +123,15 @@ absl::Status Converter::ToRgb(const AVFrame* src, AVColorSpace fallback_space, A
   return absl::OkStatus();
 }
 
-absl::Status Converter::FromRgb(const uint8_t* src_rgb, AVFrame* dst, AVColorSpace space, AVColorRange range) {
+absl::Status Converter::FromRgb(const uint8_t* src_rgb, AVFrame* dst, AVColorSpace space, AVColorRange range,
+                                AVPixelFormat rgb_fmt) {
   const auto fmt = static_cast<AVPixelFormat>(dst->format);
   const bool full = IsFullRange(range, fmt);
-  absl::Status st = Ensure(dst->width, dst->height, AV_PIX_FMT_RGB24, dst->width, dst->height, fmt,
+  absl::Status st = Ensure(dst->width, dst->height, rgb_fmt, dst->width, dst->height, fmt,
                            SwsColorspace(space, dst->height), false, full);
   if (!st.ok()) return st;
   const uint8_t* src[4] = {src_rgb, nullptr, nullptr, nullptr};
-  int src_stride[4] = {dst->width * 3, 0, 0, 0};
+  int src_stride[4] = {av_image_get_linesize(rgb_fmt, dst->width, 0), 0, 0, 0};
   sws_scale(ctx_, src, src_stride, 0, dst->height, dst->data, dst->linesize);
   return absl::OkStatus();
 }

@@ -49,16 +49,18 @@ using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 using CodecContextPtr = std::unique_ptr<AVCodecContext, CodecContextDeleter>;
 
-// A swscale context converting between RGB24 and some pixel format, cached on
-// (format, size, matrix, range) and rebuilt when any of them changes.
+// A swscale context converting between packed RGB (RGB24, or RGB48 in native
+// endianness for high bit depth) and some pixel format, cached on (formats,
+// size, matrix, range) and rebuilt when any of them changes.
 class Converter {
  public:
   ~Converter();
-  // YUV (or any) frame -> packed RGB24 full range, dst_linesize = w*3.
-  absl::Status ToRgb(const AVFrame* src, AVColorSpace fallback_space, AVColorRange fallback_range,
-                     uint8_t* dst_rgb);
-  // Packed RGB24 -> frame of format/size already set in `dst` (buffer allocated).
-  absl::Status FromRgb(const uint8_t* src_rgb, AVFrame* dst, AVColorSpace space, AVColorRange range);
+  // YUV (or any) frame -> packed `rgb_fmt` full range, rows without padding.
+  absl::Status ToRgb(const AVFrame* src, AVColorSpace fallback_space, AVColorRange fallback_range, uint8_t* dst_rgb,
+                     AVPixelFormat rgb_fmt = AV_PIX_FMT_RGB24);
+  // Packed `rgb_fmt` -> frame of format/size already set in `dst` (buffer allocated).
+  absl::Status FromRgb(const uint8_t* src_rgb, AVFrame* dst, AVColorSpace space, AVColorRange range,
+                       AVPixelFormat rgb_fmt = AV_PIX_FMT_RGB24);
 
  private:
   absl::Status Ensure(int sw, int sh, AVPixelFormat sf, int dw, int dh, AVPixelFormat df, int space,

@@ -1,6 +1,6 @@
-// Stream copying without re-encoding: puts the audio of one file beside the
-// video of another (restored videos keep their soundtrack). No FFmpeg types
-// here.
+// Stream copying without re-encoding: puts the audio and subtitles of one
+// file beside the video of another (restored videos keep their soundtrack,
+// subtitles, languages and default/forced flags). No FFmpeg types here.
 #pragma once
 
 #include <string>
@@ -10,12 +10,22 @@
 
 namespace seedvr::data {
 
-// Whether `path` has an audio stream.
-absl::StatusOr<bool> HasAudio(const std::string& path);
+// Whether `path` has an audio or subtitle stream (CopyStreams copies those
+// the output container can hold).
+absl::StatusOr<bool> HasStreamsToCopy(const std::string& path);
 
-// Writes `output` with the first video stream of `video` and every audio
-// stream of `audio_source` that the output container can hold, copying
-// packets as they are.
-absl::Status MuxAudio(const std::string& video, const std::string& audio_source, const std::string& output);
+// Writes `output` with the first video stream of `video` and every audio and
+// subtitle stream of `source` that the output container can hold (mov_text
+// into webm, say, is left out without an error), copying packets as they are
+// together with each stream's metadata (language, title), disposition
+// (default, forced) and side data (the video's display rotation).
+absl::Status CopyStreams(const std::string& video, const std::string& source, const std::string& output);
+
+// Transitional names for seedvr/infer/restorer.cc; remove once it calls the
+// ones above.
+inline absl::StatusOr<bool> HasAudio(const std::string& path) { return HasStreamsToCopy(path); }
+inline absl::Status MuxAudio(const std::string& video, const std::string& source, const std::string& output) {
+  return CopyStreams(video, source, output);
+}
 
 }  // namespace seedvr::data

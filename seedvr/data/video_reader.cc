@@ -6,6 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "seedvr/data/ffmpeg_common.h"
 
+extern "C" {
+#include <libavutil/display.h>
+}
+
 namespace seedvr::data {
 
 struct VideoReader::Impl {
@@ -19,6 +23,7 @@ struct VideoReader::Impl {
   int64_t start_pts = 0;
   bool eof_sent = false;
   bool drained = false;
+  bool pending = false;       // a decoded frame from SeekToFrame awaits Read
   int64_t next_index = 0;     // index the next decoded frame is expected to have
   int64_t discard_before = -1;  // after a seek: drop frames with index < this
   VideoInfo info;
@@ -67,6 +72,44 @@ struct VideoReader::Impl {
       if (ret < 0 && ret != AVERROR(EAGAIN)) {
         return ff::Error(absl::StrCat("decoding ", info.codec, " failed"), ret);
       }
+    }
+  }
+
+  // The next frame (after a seek: the target) converted to `rgb_fmt`.
+  absl::StatusOr<bool> Next(uint8_t* dst, AVPixelFormat rgb_fmt, int64_t* index, double* time_s, int64_t* pts_out) {
+    while (true) {
+      if (!pending) {
+        absl::StatusOr<bool> got = Decode();
+        if (!got.ok()) return got.status();
+        if (!*got) return false;
+      }
+      pending = false;
+      int64_t pts = frame->best_effort_timestamp;
+      int64_t idx = IndexOf(pts);
+      bool timed = pts != AV_NOPTS_VALUE;
+      if (idx < next_index - 1 && timed) {
+        // Timestamps going backward: trust the running count instead.
+        idx = next_index;
+        timed = false;
+      }
+      if (!timed) pts = PtsOf(idx);
+      next_index = idx + 1;
+      if (discard_before >= 0 && idx < discard_before) {
+        av_frame_unref(frame.get());
+        continue;
+      }
+      discard_before = -1;
+      if (frame->width != info.width || frame->height != info.height) {
+        av_frame_unref(frame.get());
+        return absl::DataLossError("picture size changed mid-stream");
+      }
+      absl::Status s = converter.ToRgb(frame.get(), dec->colorspace, dec->color_range, dst, rgb_fmt);
+      av_frame_unref(frame.get());
+      if (!s.ok()) return s;
+      if (index != nullptr) *index = idx;
+      if (time_s != nullptr) *time_s = timed ? static_cast<double>(pts - start_pts) * av_q2d(tb) : idx / info.fps;
+      if (pts_out != nullptr) *pts_out = pts;
+      return true;
     }
   }
 
@@ -125,15 +168,30 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   info.codec = codec->name;
   info.width = st->codecpar->width;
   info.height = st->codecpar->height;
-  const char* pf = av_get_pix_fmt_name(static_cast<AVPixelFormat>(st->codecpar->format));
+  const auto pix_fmt = static_cast<AVPixelFormat>(st->codecpar->format);
+  const char* pf = av_get_pix_fmt_name(pix_fmt);
   info.pix_fmt = pf ? pf : "unknown";
+  if (const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(pix_fmt)) info.bits_per_component = desc->comp[0].depth;
   const char* cs = av_color_space_name(st->codecpar->color_space);
   info.color_matrix = cs ? cs : "unknown";
-  info.full_range = ff::IsFullRange(st->codecpar->color_range, static_cast<AVPixelFormat>(st->codecpar->format));
+  const char* cp = av_color_primaries_name(st->codecpar->color_primaries);
+  info.color_primaries = cp ? cp : "unknown";
+  const char* trc = av_color_transfer_name(st->codecpar->color_trc);
+  info.color_trc = trc ? trc : "unknown";
+  size_t matrix_size = 0;
+  const uint8_t* matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &matrix_size);
+  if (matrix != nullptr && matrix_size >= 9 * sizeof(int32_t)) {
+    const double degrees = av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix));
+    if (std::isfinite(degrees)) info.rotation_degrees = ((static_cast<int>(std::lround(degrees)) % 360) + 360) % 360;
+  }
+  info.full_range = ff::IsFullRange(st->codecpar->color_range, pix_fmt);
   AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
   if (rate.num <= 0 || rate.den <= 0) rate = av_guess_frame_rate(impl->fmt, st, nullptr);
   info.fps = rate.num > 0 && rate.den > 0 ? av_q2d(rate) : 25.0;
   info.time_base_s = av_q2d(st->time_base);
+  info.time_base_num = st->time_base.num;
+  info.time_base_den = st->time_base.den;
+  info.start_pts = impl->start_pts;
   if (st->duration != AV_NOPTS_VALUE && st->duration > 0) {
     info.duration_s = st->duration * av_q2d(st->time_base);
   } else if (impl->fmt->duration > 0) {
@@ -184,7 +242,7 @@ absl::Status VideoReader::SeekToFrame(int64_t index) {
       // Keep the decoded frame: Read() converts it if it is the target.
       m.next_index = first;
       m.discard_before = index;
-      pending_ = true;
+      m.pending = true;
       return absl::OkStatus();
     }
     back_frames = std::max<int64_t>(back_frames * 4, static_cast<int64_t>(m.info.fps) + 1);
@@ -196,48 +254,19 @@ absl::Status VideoReader::SeekToTime(double seconds) {
   return SeekToFrame(static_cast<int64_t>(std::ceil(seconds * impl_->info.fps - 1e-6)));
 }
 
-absl::StatusOr<bool> VideoReader::Read(Frame* out, int64_t* index, double* time_s) {
+absl::StatusOr<bool> VideoReader::Read(Frame* out, int64_t* index, double* time_s, int64_t* pts) {
   out->w = impl_->info.width;
   out->h = impl_->info.height;
   out->rgb.resize(static_cast<size_t>(out->w) * out->h * 3);
-  return ReadInto(out->rgb.data(), index, time_s);
+  return ReadInto(out->rgb.data(), index, time_s, pts);
 }
 
-absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index, double* time_s) {
-  Impl& m = *impl_;
-  while (true) {
-    if (!pending_) {
-      absl::StatusOr<bool> got = m.Decode();
-      if (!got.ok()) return got.status();
-      if (!*got) return false;
-    }
-    pending_ = false;
-    const int64_t pts = m.frame->best_effort_timestamp;
-    int64_t idx = m.IndexOf(pts);
-    bool timed = pts != AV_NOPTS_VALUE;
-    if (idx < m.next_index - 1 && timed) {
-      // Timestamps going backward: trust the running count instead.
-      idx = m.next_index;
-      timed = false;
-    }
-    const double t = timed ? static_cast<double>(pts - m.start_pts) * av_q2d(m.tb) : idx / m.info.fps;
-    m.next_index = idx + 1;
-    if (m.discard_before >= 0 && idx < m.discard_before) {
-      av_frame_unref(m.frame.get());
-      continue;
-    }
-    m.discard_before = -1;
-    if (m.frame->width != m.info.width || m.frame->height != m.info.height) {
-      av_frame_unref(m.frame.get());
-      return absl::DataLossError("picture size changed mid-stream");
-    }
-    absl::Status s = m.converter.ToRgb(m.frame.get(), m.dec->colorspace, m.dec->color_range, rgb);
-    av_frame_unref(m.frame.get());
-    if (!s.ok()) return s;
-    if (index != nullptr) *index = idx;
-    if (time_s != nullptr) *time_s = t;
-    return true;
-  }
+absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index, double* time_s, int64_t* pts) {
+  return impl_->Next(rgb, AV_PIX_FMT_RGB24, index, time_s, pts);
+}
+
+absl::StatusOr<bool> VideoReader::ReadInto16(uint16_t* rgb48, int64_t* index, double* time_s, int64_t* pts) {
+  return impl_->Next(reinterpret_cast<uint8_t*>(rgb48), AV_PIX_FMT_RGB48, index, time_s, pts);
 }
 
 absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options) {

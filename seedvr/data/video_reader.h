@@ -1,10 +1,14 @@
 // Video decoding through FFmpeg (libavformat/libavcodec/libswscale) into
-// packed RGB24. No FFmpeg or torch types in this header.
+// packed RGB24, or RGB48 for high bit depth. No FFmpeg or torch types in this
+// header.
 //
 // Colour: the stream's matrix (BT.601/709/2020/...) and range (limited/full)
 // are honoured via sws_setColorspaceDetails; an untagged stream uses BT.709
 // when its height is >= 720 and BT.601 otherwise (the player convention).
-// Output RGB is full range [0, 255].
+// Output RGB is full range [0, 255] (RGB48: [0, 65535]).
+//
+// Frames come out as stored: a display rotation is reported in VideoInfo,
+// not applied, so a writer can copy it to the output unchanged.
 #pragma once
 
 #include <cstdint>
@@ -22,12 +26,26 @@ struct VideoInfo {
   std::string container;  // e.g. "mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm", "avi"
   std::string codec;      // decoder name, e.g. "h264", "hevc", "vp9"
   std::string pix_fmt;
-  std::string color_matrix;  // "bt709", "unknown", ...
+  int bits_per_component = 8;  // of the stored pix_fmt: 8, 10, 12, ...
+  // Colour tags as FFmpeg names them (av_color_*_name); "unknown" when the
+  // stream leaves one unspecified.
+  std::string color_matrix;     // "bt709", "smpte170m", "bt2020nc", ...
+  std::string color_primaries;  // "bt709", "bt2020", ...
+  std::string color_trc;        // "bt709", "smpte2084", "arib-std-b67", ...
   bool full_range = false;
+  // Counterclockwise rotation in degrees [0, 360) that the display matrix
+  // asks players to apply, as av_display_rotation_get reports it (rounded);
+  // 0 when the stream has none.
+  int rotation_degrees = 0;
   int width = 0;
   int height = 0;
   double fps = 0.0;
   double time_base_s = 0.0;  // timestamp resolution (mkv: 0.001), so times are +-time_base_s / 2
+  // The same time base exactly, and the first timestamp in it: what Read's
+  // `pts` is counted in, for writing a stream with the same timing.
+  int time_base_num = 0;
+  int time_base_den = 0;
+  int64_t start_pts = 0;
   double duration_s = 0.0;
   // Frames in the stream: the container's count when it stores one (mp4, mov,
   // avi), else duration * fps (mkv, webm) unless an exact count was requested.
@@ -67,16 +85,23 @@ class VideoReader {
   // Decodes the next frame. Returns false at the end of the stream; an error
   // for a decoding or demuxing failure. `index` receives the frame index,
   // `time_s` its presentation time in seconds from the stream's first
-  // timestamp (index / fps for a frame without a timestamp).
-  absl::StatusOr<bool> Read(Frame* out, int64_t* index = nullptr, double* time_s = nullptr);
+  // timestamp (index / fps for a frame without a timestamp), `pts` the
+  // frame's own timestamp in the stream's time base (info().time_base_num /
+  // time_base_den, start_pts included; the one its index implies when it has
+  // none), so variable frame rate timing can be written back exactly.
+  absl::StatusOr<bool> Read(Frame* out, int64_t* index = nullptr, double* time_s = nullptr, int64_t* pts = nullptr);
   // Same into a caller buffer of width*height*3 bytes (the stream's size).
-  absl::StatusOr<bool> ReadInto(uint8_t* rgb, int64_t* index = nullptr, double* time_s = nullptr);
+  absl::StatusOr<bool> ReadInto(uint8_t* rgb, int64_t* index = nullptr, double* time_s = nullptr,
+                                int64_t* pts = nullptr);
+  // Same as packed RGB48 (native endian, full range [0, 65535]) into
+  // width*height*3 values: keeps the precision of 10-bit and deeper streams.
+  absl::StatusOr<bool> ReadInto16(uint16_t* rgb48, int64_t* index = nullptr, double* time_s = nullptr,
+                                  int64_t* pts = nullptr);
 
  private:
   struct Impl;
   explicit VideoReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  bool pending_ = false;  // a decoded frame from SeekToFrame awaits Read
 };
 
 absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options = {});

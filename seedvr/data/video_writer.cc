@@ -1,25 +1,47 @@
 #include "seedvr/data/video_writer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "seedvr/data/ffmpeg_common.h"
+
+extern "C" {
+#include <libavutil/display.h>
+}
 
 namespace seedvr::data {
 namespace {
 
-std::string Extension(const std::string& path) {
-  const size_t dot = path.find_last_of('.');
-  if (dot == std::string::npos) return "";
-  return absl::AsciiStrToLower(path.substr(dot + 1));
+// The muxers that store a display matrix in FFmpeg 5.1 (movenc's tkhd
+// matrix); matroska gained one only in later versions.
+bool StoresRotation(const AVOutputFormat* format) {
+  for (const char* name : {"mov", "mp4", "3gp", "3g2", "psp", "ipod", "ismv", "f4v"}) {
+    if (std::strcmp(format->name, name) == 0) return true;
+  }
+  return false;
 }
 
-std::string DefaultCodec(const std::string& ext, const std::string& format) {
-  if (ext == "webm" || format == "webm") return "libvpx-vp9";
-  if (ext == "avi" || format == "avi") return "mpeg4";
-  return "libx264";
+// Checks `pix` against the formats `codec` lists (encoders without a list take
+// what avcodec_open2 accepts).
+absl::Status CheckPixFmt(const AVCodec* codec, AVPixelFormat pix) {
+  if (codec->pix_fmts == nullptr) return absl::OkStatus();
+  std::vector<std::string> names;
+  for (const AVPixelFormat* p = codec->pix_fmts; *p != AV_PIX_FMT_NONE; ++p) {
+    if (*p == pix) return absl::OkStatus();
+    names.push_back(av_get_pix_fmt_name(*p));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(codec->name, " cannot encode pix_fmt ", av_get_pix_fmt_name(pix),
+                                                 " (it takes ", absl::StrJoin(names, ", "), ")"));
+}
+
+// A colour tag by its FFmpeg name; `from_name` is av_color_*_from_name.
+absl::StatusOr<int> ParseTag(const std::string& name, int (*from_name)(const char*), const char* what) {
+  const int value = from_name(name.c_str());
+  if (value < 0) return absl::InvalidArgumentError(absl::StrCat("unknown ", what, " \"", name, "\""));
+  return value;
 }
 
 }  // namespace
@@ -31,7 +53,9 @@ struct VideoWriter::Impl {
   ff::PacketPtr packet{av_packet_alloc()};
   ff::Converter converter;
   AVStream* stream = nullptr;
-  int64_t next_pts = 0;
+  int64_t frame_ticks = 1;  // 1/fps in the encoder time base
+  int64_t frames = 0;       // written so far
+  int64_t last_pts = 0;
   bool header_written = false;
   bool closed = false;
   std::string path;
@@ -42,6 +66,25 @@ struct VideoWriter::Impl {
       if (!(fmt->oformat->flags & AVFMT_NOFILE) && fmt->pb != nullptr) avio_closep(&fmt->pb);
       avformat_free_context(fmt);
     }
+  }
+
+  absl::Status Encode(const uint8_t* rgb, AVPixelFormat rgb_fmt, int64_t pts) {
+    if (closed) return absl::FailedPreconditionError("writer is closed");
+    if (pts < 0) {
+      pts = frames == 0 ? 0 : last_pts + frame_ticks;
+    } else if (frames > 0 && pts <= last_pts) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("pts ", pts, " is not after the previous frame's ", last_pts, " (", path, ")"));
+    }
+    int ret = av_frame_make_writable(frame.get());
+    if (ret < 0) return ff::Error("av_frame_make_writable", ret);
+    if (absl::Status s = converter.FromRgb(rgb, frame.get(), enc->colorspace, enc->color_range, rgb_fmt); !s.ok()) {
+      return s;
+    }
+    frame->pts = pts;
+    last_pts = pts;
+    ++frames;
+    return Drain(false);
   }
 
   absl::Status Drain(bool flush) {
@@ -76,45 +119,74 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   if (ret < 0 || impl->fmt == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("no container for ", path, ": ", ff::ErrorString(ret)));
   }
-  std::string codec_name = o.codec.empty() ? DefaultCodec(Extension(path), o.format) : o.codec;
+  if (o.rotation_degrees % 360 != 0 && !StoresRotation(impl->fmt->oformat)) {
+    return absl::InvalidArgumentError(absl::StrCat(impl->fmt->oformat->name, " cannot store a display rotation (",
+                                                   o.rotation_degrees, " degrees asked for ", path,
+                                                   "); mov and mp4 can"));
+  }
+  std::string codec_name = o.codec;
+  if (codec_name.empty()) {
+    const AVCodec* guessed =
+        avcodec_find_encoder(av_guess_codec(impl->fmt->oformat, nullptr, path.c_str(), nullptr, AVMEDIA_TYPE_VIDEO));
+    if (guessed == nullptr) return absl::NotFoundError(absl::StrCat("no default video encoder for ", path));
+    codec_name = guessed->name;
+  }
   if (codec_name == "prores") codec_name = "prores_ks";
   const AVCodec* codec = avcodec_find_encoder_by_name(codec_name.c_str());
   if (codec == nullptr) return absl::NotFoundError(absl::StrCat("no encoder named ", codec_name));
+  if (o.time_base_num < 0 || o.time_base_den < 0 || (o.time_base_num == 0) != (o.time_base_den == 0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("time base ", o.time_base_num, "/", o.time_base_den, " is not a positive fraction (or 0/0)"));
+  }
   impl->enc.reset(avcodec_alloc_context3(codec));
   AVCodecContext* enc = impl->enc.get();
   enc->width = width;
   enc->height = height;
   const AVRational rate = av_d2q(o.fps, 100000);
-  enc->time_base = av_inv_q(rate);
+  enc->time_base = o.time_base_num > 0 ? AVRational{o.time_base_num, o.time_base_den} : av_inv_q(rate);
   enc->framerate = rate;
+  impl->frame_ticks = std::max<int64_t>(1, av_rescale_q(1, av_inv_q(rate), enc->time_base));
   enc->thread_count = std::max(1, o.threads);
   if (o.gop > 0) enc->gop_size = o.gop;
   if (o.bitrate > 0) enc->bit_rate = o.bitrate;
   std::string pix = o.pix_fmt;
   if (pix.empty()) {
-    if (codec->id == AV_CODEC_ID_PRORES) {
-      pix = "yuv422p10le";
-    } else if (codec->id == AV_CODEC_ID_MJPEG) {
+    if (codec->id == AV_CODEC_ID_MJPEG) {
       pix = "yuvj420p";
-    } else {
+    } else if (CheckPixFmt(codec, AV_PIX_FMT_YUV420P).ok()) {
       pix = "yuv420p";
+    } else {
+      pix = av_get_pix_fmt_name(codec->pix_fmts[0]);
     }
   }
   enc->pix_fmt = av_get_pix_fmt(pix.c_str());
   if (enc->pix_fmt == AV_PIX_FMT_NONE) return absl::InvalidArgumentError(absl::StrCat("unknown pix_fmt ", pix));
-  const bool full = o.full_range || enc->pix_fmt == AV_PIX_FMT_YUVJ420P || enc->pix_fmt == AV_PIX_FMT_YUVJ422P ||
+  if (absl::Status s = CheckPixFmt(codec, enc->pix_fmt); !s.ok()) return s;
+  const bool rgb = av_pix_fmt_desc_get(enc->pix_fmt)->flags & AV_PIX_FMT_FLAG_RGB;
+  const bool full = o.full_range || rgb || enc->pix_fmt == AV_PIX_FMT_YUVJ420P || enc->pix_fmt == AV_PIX_FMT_YUVJ422P ||
                     enc->pix_fmt == AV_PIX_FMT_YUVJ444P;
-  enc->colorspace = ff::ParseMatrix(o.color_matrix);
+  const AVColorSpace matrix = ff::ParseMatrix(o.color_matrix);
+  enc->colorspace = rgb ? AVCOL_SPC_RGB : matrix;
   enc->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
-  if (enc->colorspace == AVCOL_SPC_BT709) {
+  if (matrix == AVCOL_SPC_BT709) {
     enc->color_primaries = AVCOL_PRI_BT709;
     enc->color_trc = AVCOL_TRC_BT709;
-  } else if (enc->colorspace == AVCOL_SPC_BT2020_NCL) {
+  } else if (matrix == AVCOL_SPC_BT2020_NCL) {
     enc->color_primaries = AVCOL_PRI_BT2020;
     enc->color_trc = AVCOL_TRC_BT2020_10;
   } else {
     enc->color_primaries = AVCOL_PRI_SMPTE170M;
     enc->color_trc = AVCOL_TRC_SMPTE170M;
+  }
+  if (!o.color_primaries.empty()) {
+    absl::StatusOr<int> v = ParseTag(o.color_primaries, av_color_primaries_from_name, "color_primaries");
+    if (!v.ok()) return v.status();
+    enc->color_primaries = static_cast<AVColorPrimaries>(*v);
+  }
+  if (!o.color_trc.empty()) {
+    absl::StatusOr<int> v = ParseTag(o.color_trc, av_color_transfer_from_name, "color_trc");
+    if (!v.ok()) return v.status();
+    enc->color_trc = static_cast<AVColorTransferCharacteristic>(*v);
   }
   if (o.qscale > 0) {
     enc->flags |= AV_CODEC_FLAG_QSCALE;
@@ -145,6 +217,13 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   impl->stream->time_base = enc->time_base;
   impl->stream->avg_frame_rate = rate;
   avcodec_parameters_from_context(impl->stream->codecpar, enc);
+  if (o.rotation_degrees % 360 != 0) {
+    uint8_t* matrix = av_stream_new_side_data(impl->stream, AV_PKT_DATA_DISPLAYMATRIX, 9 * sizeof(int32_t));
+    if (matrix == nullptr) return absl::ResourceExhaustedError("av_stream_new_side_data");
+    // av_display_rotation_set takes a clockwise angle, av_display_rotation_get
+    // reports a counterclockwise one.
+    av_display_rotation_set(reinterpret_cast<int32_t*>(matrix), -o.rotation_degrees);
+  }
   if (!(impl->fmt->oformat->flags & AVFMT_NOFILE)) {
     ret = avio_open(&impl->fmt->pb, path.c_str(), AVIO_FLAG_WRITE);
     if (ret < 0) return ff::Error(absl::StrCat("cannot create ", path), ret);
@@ -163,24 +242,18 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   return std::unique_ptr<VideoWriter>(new VideoWriter(std::move(impl)));
 }
 
-absl::Status VideoWriter::Write(const Frame& frame) {
+absl::Status VideoWriter::Write(const Frame& frame, int64_t pts) {
   if (frame.w != impl_->enc->width || frame.h != impl_->enc->height) {
     return absl::InvalidArgumentError(absl::StrCat("frame is ", frame.w, "x", frame.h, ", the stream ",
                                                    impl_->enc->width, "x", impl_->enc->height));
   }
-  return Write(frame.rgb.data());
+  return Write(frame.rgb.data(), pts);
 }
 
-absl::Status VideoWriter::Write(const uint8_t* rgb) {
-  Impl& m = *impl_;
-  if (m.closed) return absl::FailedPreconditionError("writer is closed");
-  int ret = av_frame_make_writable(m.frame.get());
-  if (ret < 0) return ff::Error("av_frame_make_writable", ret);
-  if (absl::Status s = m.converter.FromRgb(rgb, m.frame.get(), m.enc->colorspace, m.enc->color_range); !s.ok()) {
-    return s;
-  }
-  m.frame->pts = m.next_pts++;
-  return m.Drain(false);
+absl::Status VideoWriter::Write(const uint8_t* rgb, int64_t pts) { return impl_->Encode(rgb, AV_PIX_FMT_RGB24, pts); }
+
+absl::Status VideoWriter::Write16(const uint16_t* rgb48, int64_t pts) {
+  return impl_->Encode(reinterpret_cast<const uint8_t*>(rgb48), AV_PIX_FMT_RGB48, pts);
 }
 
 absl::Status VideoWriter::Close() {

@@ -1,13 +1,25 @@
 // Decoding and encoding: every container/codec pair, colour handling, seeking,
-// clip reading and the in-memory codec round trips.
+// clip reading, timing, high bit depth, tags and rotation, image sequences,
+// stream copying and the in-memory codec round trips.
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+}
+
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <filesystem>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
 #include "seedvr/data/codec_roundtrip.h"
 #include "seedvr/data/image_ops.h"
+#include "seedvr/data/remux.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
 #include "tests/data/test_util.h"
@@ -232,6 +244,410 @@ TEST(WriterTest, KeepsNtscFrameRate) {
   absl::StatusOr<VideoInfo> info = ProbeVideo(path);
   ASSERT_TRUE(info.ok());
   EXPECT_NEAR(info->fps, 29.97, 0.01);
+}
+
+// The 8-bit clip as RGB48 (x257 maps 0..255 onto 0..65535).
+std::vector<uint16_t> To16(const Clip& clip) {
+  std::vector<uint16_t> deep(clip.rgb.size());
+  for (size_t i = 0; i < deep.size(); ++i) deep[i] = static_cast<uint16_t>(clip.rgb[i] * 257);
+  return deep;
+}
+
+TEST(InfoTest, AnUntaggedStreamReadsUnknownTagsAndNoRotation) {
+  const std::string path = ScratchDir() + "/untagged.mkv";
+  const std::string cmd =
+      "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=25 -frames:v 3 -pix_fmt yuv420p "
+      "-c:v ffv1 " +
+      path;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  absl::StatusOr<VideoInfo> info = ProbeVideo(path);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->color_primaries, "unknown");
+  EXPECT_EQ(info->color_trc, "unknown");
+  EXPECT_EQ(info->rotation_degrees, 0);
+  EXPECT_EQ(info->bits_per_component, 8);
+  EXPECT_EQ(info->time_base_num, 1);  // Matroska counts milliseconds
+  EXPECT_EQ(info->time_base_den, 1000);
+  EXPECT_EQ(info->start_pts, 0);
+}
+
+// Tags and rotation written by the writer read back as given: colour tags in
+// every container, the display rotation where the container stores one.
+class TagsTest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(TagsTest, ColourTagsAndRotationRoundTrip) {
+  const std::string ext = GetParam(), dir = ScratchDir();
+  for (const int rotation : {0, 90, 180, 270}) {
+    const std::string path = dir + "/r" + std::to_string(rotation) + "." + ext;
+    EncoderOptions o;
+    o.rotation_degrees = rotation;
+    if (rotation != 0) {  // HDR10 tags; rotation 0 keeps the ones color_matrix implies
+      o.color_matrix = "bt2020";
+      o.color_primaries = "bt2020";
+      o.color_trc = "smpte2084";
+      o.pix_fmt = "yuv420p10le";
+    }
+    if (ext == "mkv" && rotation != 0) {
+      absl::StatusOr<std::unique_ptr<VideoWriter>> w = VideoWriter::Open(path, 64, 48, o);
+      EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
+      EXPECT_NE(w.status().message().find("matroska"), std::string::npos) << w.status();
+      continue;
+    }
+    WriteSmallVideo(path, "libx264", 64, 48, 3, 7, o);
+    absl::StatusOr<VideoInfo> info = ProbeVideo(path);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->rotation_degrees, rotation) << path;
+    EXPECT_EQ(info->width, 64) << "frames are stored as written, not rotated";
+    EXPECT_EQ(info->height, 48);
+    if (rotation == 0) {
+      EXPECT_EQ(info->color_matrix, "bt709");
+      EXPECT_EQ(info->color_primaries, "bt709");
+      EXPECT_EQ(info->color_trc, "bt709");
+      EXPECT_EQ(info->bits_per_component, 8);
+    } else {
+      EXPECT_EQ(info->color_matrix, "bt2020nc") << path;
+      EXPECT_EQ(info->color_primaries, "bt2020") << path;
+      EXPECT_EQ(info->color_trc, "smpte2084") << path;
+      EXPECT_EQ(info->pix_fmt, "yuv420p10le");
+      EXPECT_EQ(info->bits_per_component, 10);
+    }
+  }
+  EncoderOptions bad;
+  bad.color_trc = "pq";  // FFmpeg calls it smpte2084
+  absl::StatusOr<std::unique_ptr<VideoWriter>> w = VideoWriter::Open(dir + "/bad." + ext, 64, 48, bad);
+  EXPECT_EQ(w.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(w.status().message().find("\"pq\""), std::string::npos) << w.status();
+}
+
+INSTANTIATE_TEST_SUITE_P(All, TagsTest, ::testing::Values("mp4", "mov", "mkv"));
+
+// Irregular timestamps (variable frame rate) come back as written: exactly
+// where the container keeps the time base, else within half of its tick.
+struct TimingCase {
+  const char* ext;
+  const char* codec;
+};
+
+class TimingTest : public ::testing::TestWithParam<TimingCase> {};
+
+TEST_P(TimingTest, ExplicitPtsSurviveTheContainer) {
+  const TimingCase c = GetParam();
+  const std::string path = ScratchDir() + "/vfr." + c.ext;
+  // Milliseconds; the last frame is written with pts -1: 1/fps (40 ms) later.
+  const std::vector<int64_t> want = {0, 40, 100, 120, 250, 260, 400, 440};
+  const Clip clip = testing::SmallClip(64, 48, static_cast<int>(want.size()));
+  EncoderOptions o;
+  o.codec = c.codec;
+  o.time_base_num = 1;
+  o.time_base_den = 1000;
+  o.preset = "veryfast";  // B-frames: timestamps are reordered on the way
+  o.crf = 10;
+  absl::StatusOr<std::unique_ptr<VideoWriter>> w = VideoWriter::Open(path, 64, 48, o);
+  ASSERT_TRUE(w.ok()) << w.status();
+  for (size_t i = 0; i + 1 < want.size(); ++i) ASSERT_TRUE((*w)->Write(clip.frame(i), want[i]).ok()) << i;
+  ASSERT_TRUE((*w)->Write(clip.frame(want.size() - 1)).ok());
+  const absl::Status late = (*w)->Write(clip.frame(0), want.back());
+  EXPECT_EQ(late.code(), absl::StatusCode::kInvalidArgument) << "a pts that is not after the previous: " << late;
+  ASSERT_TRUE((*w)->Close().ok());
+
+  absl::StatusOr<std::unique_ptr<VideoReader>> reader = VideoReader::Open(path);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  const VideoInfo& info = (*reader)->info();
+  EXPECT_EQ(info.start_pts, 0);
+  const double tick = static_cast<double>(info.time_base_num) / info.time_base_den;
+  Frame f;
+  size_t n = 0;
+  int64_t pts = -1;
+  double time_s = -1;
+  while (*(*reader)->Read(&f, nullptr, &time_s, &pts)) {
+    ASSERT_LT(n, want.size());
+    EXPECT_NEAR(pts * tick, want[n] / 1000.0, tick / 2 + 1e-12) << c.ext << " frame " << n;
+    if (info.time_base_den == 1000) EXPECT_EQ(pts, want[n]);
+    EXPECT_DOUBLE_EQ(time_s, (pts - info.start_pts) * tick);
+    EXPECT_GT(Psnr(f.rgb.data(), clip.frame(n), clip.frame_bytes()), 30.0) << "frame " << n;
+    ++n;
+  }
+  EXPECT_EQ(n, want.size());
+}
+
+INSTANTIATE_TEST_SUITE_P(All, TimingTest,
+                         ::testing::Values(TimingCase{"mp4", "libx264"}, TimingCase{"mkv", "libx264"},
+                                           TimingCase{"mkv", "ffv1"}, TimingCase{"mov", "prores"}),
+                         [](const ::testing::TestParamInfo<TimingCase>& i) {
+                           return std::string(i.param.ext) + "_" + i.param.codec;
+                         });
+
+// A smooth 16-bit grey ramp through ffv1 (lossless after the RGB -> YUV
+// conversion): 10 bits keep ~877 luma levels (limited range), 8 bits 220.
+TEST(HighBitDepthTest, TenBitsKeepMoreThanEightBitsOfAGradient) {
+  constexpr int kW = 64, kH = 48;
+  std::vector<uint16_t> ramp(kW * kH * 3);
+  for (int i = 0; i < kW * kH; ++i) {
+    for (int c = 0; c < 3; ++c) ramp[3 * i + c] = static_cast<uint16_t>(int64_t{i} * 65535 / (kW * kH - 1));
+  }
+  const std::string dir = ScratchDir();
+  auto levels_and_error = [&](const std::string& pix_fmt) -> std::pair<size_t, int> {
+    const std::string path = dir + "/" + pix_fmt + ".mkv";
+    EncoderOptions o;
+    o.codec = "ffv1";
+    o.pix_fmt = pix_fmt;
+    absl::StatusOr<std::unique_ptr<VideoWriter>> w = VideoWriter::Open(path, kW, kH, o);
+    EXPECT_TRUE(w.ok()) << w.status();
+    if (!w.ok()) return {0, 0};
+    EXPECT_TRUE((*w)->Write16(ramp.data()).ok());
+    EXPECT_TRUE((*w)->Close().ok());
+    absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return {0, 0};
+    EXPECT_EQ((*r)->info().pix_fmt, pix_fmt);
+    std::vector<uint16_t> back(ramp.size());
+    absl::StatusOr<bool> got = (*r)->ReadInto16(back.data());
+    EXPECT_TRUE(got.ok() && *got);
+    std::set<uint16_t> levels;
+    int error = 0;
+    for (size_t i = 0; i < back.size(); ++i) {
+      if (i % 3 == 0) levels.insert(back[i]);
+      error = std::max(error, std::abs(back[i] - ramp[i]));
+    }
+    return {levels.size(), error};
+  };
+  const auto [levels10, error10] = levels_and_error("yuv444p10le");
+  const auto [levels8, error8] = levels_and_error("yuv444p");
+  EXPECT_LE(levels8, 256u);
+  EXPECT_GT(levels10, 800u);
+  // Half a 10-bit limited-range step is 37 (8 bits: 150).
+  EXPECT_LT(error10, 80);
+  EXPECT_GT(error8, 2 * error10);
+}
+
+// RGB pix_fmts through ffv1 are lossless end to end: every value comes back,
+// in 8 and in 16 bits (an odd width takes the reader's padded-row path).
+TEST(LosslessTest, Ffv1RgbRoundTripsExactly) {
+  const std::string dir = ScratchDir();
+  const Clip src = testing::SmallClip(64, 48, 3);
+  EncoderOptions o;
+  o.codec = "ffv1";
+  o.pix_fmt = "bgr0";
+  ASSERT_TRUE(WriteVideo(dir + "/rgb24.mkv", src, o).ok());
+  absl::StatusOr<Clip> back = ReadClip(dir + "/rgb24.mkv", 0, 3);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->rgb == src.rgb);
+
+  constexpr int kW = 50, kH = 30;
+  const Clip small = testing::SmallClip(kW, kH, 2);
+  std::vector<uint16_t> deep = To16(small);
+  for (size_t i = 0; i < deep.size(); ++i) deep[i] += (i * 7919) % 257;  // use all 16 bits
+  o.pix_fmt = "rgb48le";
+  absl::StatusOr<std::unique_ptr<VideoWriter>> w = VideoWriter::Open(dir + "/rgb48.mkv", kW, kH, o);
+  ASSERT_TRUE(w.ok()) << w.status();
+  const size_t frame_values = kW * kH * 3;
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE((*w)->Write16(deep.data() + i * frame_values).ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(dir + "/rgb48.mkv");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)->info().bits_per_component, 16);
+  std::vector<uint16_t> got(deep.size());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE(*(*r)->ReadInto16(got.data() + i * frame_values));
+  EXPECT_TRUE(got == deep);
+}
+
+// Codec x pix_fmt pairs users ask for, written from RGB48.
+struct CodecCase {
+  const char* ext;
+  const char* codec;
+  const char* pix_fmt;   // asked for ("" = the default)
+  const char* expected;  // what the stream stores
+  int bits;
+  double min_psnr;
+};
+
+class CodecMatrixTest : public ::testing::TestWithParam<CodecCase> {};
+
+TEST_P(CodecMatrixTest, WritesTheAskedPixFmt) {
+  const CodecCase c = GetParam();
+  const std::string path = ScratchDir() + "/clip." + c.ext;
+  constexpr int kW = 64, kH = 48, kT = 4;
+  const Clip src = testing::SmallClip(kW, kH, kT);
+  const std::vector<uint16_t> deep = To16(src);
+  EncoderOptions o;
+  o.codec = c.codec;
+  o.pix_fmt = c.pix_fmt;
+  o.crf = 10;
+  o.preset = "ultrafast";
+  o.qscale = std::string(c.codec) == "mjpeg" ? 2 : -1;
+  absl::StatusOr<std::unique_ptr<VideoWriter>> w = VideoWriter::Open(path, kW, kH, o);
+  ASSERT_TRUE(w.ok()) << w.status();
+  for (int i = 0; i < kT; ++i) ASSERT_TRUE((*w)->Write16(deep.data() + i * src.frame_bytes()).ok());
+  ASSERT_TRUE((*w)->Close().ok());
+  absl::StatusOr<Clip> back = ReadClip(path, 0, kT);
+  ASSERT_TRUE(back.ok()) << back.status();
+  ASSERT_EQ(back->t, kT);
+  EXPECT_GT(Psnr(back->rgb.data(), src.rgb.data(), src.rgb.size()), c.min_psnr);
+  absl::StatusOr<VideoInfo> info = ProbeVideo(path);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->pix_fmt, c.expected);
+  EXPECT_EQ(info->bits_per_component, c.bits);
+}
+
+INSTANTIATE_TEST_SUITE_P(All, CodecMatrixTest,
+                         ::testing::Values(CodecCase{"mp4", "libx264", "yuv420p10le", "yuv420p10le", 10, 34},
+                                           CodecCase{"mkv", "libx264", "yuv444p", "yuv444p", 8, 34},
+                                           CodecCase{"mp4", "libx265", "yuv420p10le", "yuv420p10le", 10, 32},
+                                           CodecCase{"mkv", "libx265", "yuv444p10le", "yuv444p10le", 10, 32},
+                                           CodecCase{"mov", "prores", "", "yuv422p10le", 10, 38},
+                                           // ProRes 4444 is a 12-bit format: 10-bit input decodes as 12.
+                                           CodecCase{"mov", "prores", "yuv444p10le", "yuv444p12le", 12, 38},
+                                           CodecCase{"webm", "libvpx-vp9", "yuv420p10le", "yuv420p10le", 10, 32},
+                                           CodecCase{"mkv", "ffv1", "yuv420p10le", "yuv420p10le", 10, 35},
+                                           CodecCase{"avi", "mjpeg", "", "yuvj420p", 8, 30}),
+                         [](const ::testing::TestParamInfo<CodecCase>& i) {
+                           std::string s = std::string(i.param.ext) + "_" + i.param.codec + "_" + i.param.expected;
+                           for (char& c : s) {
+                             if (c == '-') c = '_';
+                           }
+                           return s;
+                         });
+
+TEST(CodecMatrixTest, RefusesAPixFmtTheEncoderDoesNotTakeNamingBoth) {
+  const std::string dir = ScratchDir();
+  for (const auto& [codec, pix_fmt] : std::vector<std::pair<std::string, std::string>>{
+           {"png", "yuv420p"}, {"libx264", "rgb24"}, {"prores", "yuv420p"}, {"mjpeg", "yuv420p10le"}}) {
+    EncoderOptions o;
+    o.codec = codec;
+    o.pix_fmt = pix_fmt;
+    const absl::Status s = VideoWriter::Open(dir + "/x.mkv", 64, 48, o).status();
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << codec << " " << pix_fmt;
+    EXPECT_NE(s.message().find(codec), std::string::npos) << s;
+    EXPECT_NE(s.message().find(pix_fmt), std::string::npos) << s;
+  }
+}
+
+// A numbered path writes one image per frame (png by default for .png) and
+// reads back as a video; png rgb24 is lossless.
+TEST(ImageSequenceTest, WritesOneFilePerFrame) {
+  const std::string dir = ScratchDir();
+  const Clip src = testing::SmallClip(64, 48, 4);
+  ASSERT_TRUE(WriteVideo(dir + "/%06d.png", src).ok());
+  std::set<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{"000001.png", "000002.png", "000003.png", "000004.png"}));
+  absl::StatusOr<VideoInfo> info = ProbeVideo(dir + "/%06d.png", {.exact_frame_count = true});
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->codec, "png");
+  EXPECT_EQ(info->pix_fmt, "rgb24");
+  EXPECT_EQ(info->frame_count, 4);
+  absl::StatusOr<Clip> back = ReadClip(dir + "/%06d.png", 0, 4);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_TRUE(back->rgb == src.rgb);
+}
+
+TEST(WriterTest, DefaultCodecFollowsTheContainer) {
+  const std::string dir = ScratchDir();
+  std::filesystem::create_directory(dir + "/jpg");
+  const Clip src = testing::SmallClip(64, 48, 2);
+  for (const auto& [path, codec] : std::vector<std::pair<std::string, std::string>>{{"/a.mp4", "h264"},
+                                                                                    {"/a.mov", "h264"},
+                                                                                    {"/a.mkv", "h264"},
+                                                                                    {"/a.webm", "vp9"},
+                                                                                    {"/a.avi", "mpeg4"},
+                                                                                    {"/jpg/%04d.jpg", "mjpeg"}}) {
+    ASSERT_TRUE(WriteVideo(dir + path, src).ok()) << path;
+    absl::StatusOr<VideoInfo> info = ProbeVideo(dir + path);
+    ASSERT_TRUE(info.ok()) << path << ": " << info.status();
+    EXPECT_EQ(info->codec, codec) << path;
+  }
+}
+
+// What libavformat sees in a file: one line per stream.
+struct StreamDesc {
+  std::string type, codec, language;
+  bool forced = false;
+  bool operator==(const StreamDesc& o) const {
+    return type == o.type && codec == o.codec && language == o.language && forced == o.forced;
+  }
+};
+
+std::ostream& operator<<(std::ostream& os, const StreamDesc& s) {
+  return os << s.type << "/" << s.codec << "/" << s.language << (s.forced ? "/forced" : "");
+}
+
+std::vector<StreamDesc> Streams(const std::string& path) {
+  std::vector<StreamDesc> out;
+  AVFormatContext* ctx = nullptr;
+  if (avformat_open_input(&ctx, path.c_str(), nullptr, nullptr) < 0) return out;
+  avformat_find_stream_info(ctx, nullptr);
+  for (unsigned i = 0; i < ctx->nb_streams; ++i) {
+    const AVStream* s = ctx->streams[i];
+    const AVDictionaryEntry* language = av_dict_get(s->metadata, "language", nullptr, 0);
+    out.push_back({av_get_media_type_string(s->codecpar->codec_type), avcodec_get_name(s->codecpar->codec_id),
+                   language != nullptr ? language->value : "", (s->disposition & AV_DISPOSITION_FORCED) != 0});
+  }
+  avformat_close_input(&ctx);
+  return out;
+}
+
+class CopyStreamsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ScratchDir();
+    testing::WriteBytes(dir_ + "/subs.srt",
+                        "1\n00:00:00,100 --> 00:00:00,500\nBonjour\n\n2\n00:00:00,600 --> 00:00:00,900\nAu revoir\n");
+  }
+  // A 1 s source with test pattern video, a sine and the subtitles.
+  std::string MakeSource(const std::string& name, const std::string& codecs) {
+    const std::string path = dir_ + "/" + name;
+    const std::string cmd =
+        "ffmpeg -v error -y -f lavfi -i testsrc=size=64x48:rate=25:duration=1 -f lavfi -i "
+        "sine=duration=1 -i " +
+        dir_ + "/subs.srt -map 0:v -map 1:a -map 2:s -c:v libx264 " + codecs +
+        " -metadata:s:a:0 language=eng -metadata:s:s:0 language=fra " + "-disposition:s:0 forced " + path;
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(CopyStreamsTest, CopiesAudioAndSubtitlesWithTheirMetadata) {
+  const std::string source = MakeSource("source.mkv", "-c:a libopus -c:s srt");
+  const std::string restored = dir_ + "/restored.mkv";
+  WriteSmallVideo(restored, "libx264", 64, 48, 25);
+  EXPECT_FALSE(*HasStreamsToCopy(restored));
+  EXPECT_TRUE(*HasStreamsToCopy(source));
+
+  ASSERT_TRUE(CopyStreams(restored, source, dir_ + "/out.mkv").ok());
+  EXPECT_EQ(Streams(dir_ + "/out.mkv"),
+            (std::vector<StreamDesc>{
+                {"video", "h264", "", false}, {"audio", "opus", "eng", false}, {"subtitle", "subrip", "fra", true}}));
+  absl::StatusOr<VideoInfo> info = ProbeVideo(dir_ + "/out.mkv", {.exact_frame_count = true});
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->frame_count, 25);
+
+  // WebM takes Opus but not SubRip: the subtitles are left out, no error.
+  const std::string restored_webm = dir_ + "/restored.webm";
+  WriteSmallVideo(restored_webm, "libvpx-vp9", 64, 48, 25);
+  ASSERT_TRUE(CopyStreams(restored_webm, source, dir_ + "/out.webm").ok());
+  EXPECT_EQ(Streams(dir_ + "/out.webm"),
+            (std::vector<StreamDesc>{{"video", "vp9", "", false}, {"audio", "opus", "eng", false}}));
+
+  // Subtitles alone are worth copying.
+  ASSERT_EQ(std::system(("ffmpeg -v error -y -i " + dir_ + "/subs.srt " + dir_ + "/subs.mkv").c_str()), 0);
+  EXPECT_TRUE(*HasStreamsToCopy(dir_ + "/subs.mkv"));
+}
+
+TEST_F(CopyStreamsTest, Mp4KeepsMovTextAndTheVideosRotation) {
+  const std::string source = MakeSource("source.mp4", "-c:a aac -c:s mov_text");
+  const std::string restored = dir_ + "/restored.mp4";
+  EncoderOptions o;
+  o.rotation_degrees = 90;
+  WriteSmallVideo(restored, "libx264", 64, 48, 25, 7, o);
+  ASSERT_TRUE(CopyStreams(restored, source, dir_ + "/out.mp4").ok());
+  EXPECT_EQ(Streams(dir_ + "/out.mp4"), (std::vector<StreamDesc>{{"video", "h264", "und", false},
+                                                                 {"audio", "aac", "eng", false},
+                                                                 {"subtitle", "mov_text", "fra", true}}));
+  absl::StatusOr<VideoInfo> info = ProbeVideo(dir_ + "/out.mp4");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->rotation_degrees, 90);
+  EXPECT_EQ(info->frame_count, 25);
 }
 
 TEST(JpegTest, QualityOrdersTheError) {
