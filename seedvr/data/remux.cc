@@ -120,6 +120,13 @@ absl::Status CopyStreams(const std::string& video, const std::string& source, co
   while (r >= 0 && (vin.has_packet || sin.has_packet)) {
     Input& in = !sin.has_packet || (vin.has_packet && !sin.Before(vin)) ? vin : sin;
     const int to = in.map[in.packet->stream_index];
+    // mp4 demuxers report no durations; the muxer would give the last frame
+    // none, and its edit list would then drop that frame. A frame lasts
+    // 1/fps.
+    const AVStream* src = in.ctx->streams[in.packet->stream_index];
+    if (in.packet->duration <= 0 && src->codecpar->codec_type == AVMEDIA_TYPE_VIDEO && src->avg_frame_rate.num > 0) {
+      in.packet->duration = av_rescale_q(1, av_inv_q(src->avg_frame_rate), src->time_base);
+    }
     av_packet_rescale_ts(in.packet.get(), in.TimeBase(), out.ctx->streams[to]->time_base);
     in.packet->stream_index = to;
     in.packet->pos = -1;

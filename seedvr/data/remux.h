@@ -21,11 +21,4 @@ absl::StatusOr<bool> HasStreamsToCopy(const std::string& path);
 // (default, forced) and side data (the video's display rotation).
 absl::Status CopyStreams(const std::string& video, const std::string& source, const std::string& output);
 
-// Transitional names for seedvr/infer/restorer.cc; remove once it calls the
-// ones above.
-inline absl::StatusOr<bool> HasAudio(const std::string& path) { return HasStreamsToCopy(path); }
-inline absl::Status MuxAudio(const std::string& video, const std::string& source, const std::string& output) {
-  return CopyStreams(video, source, output);
-}
-
 }  // namespace seedvr::data

@@ -94,6 +94,10 @@ struct VideoWriter::Impl {
       ret = avcodec_receive_packet(enc.get(), packet.get());
       if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) return absl::OkStatus();
       if (ret < 0) return ff::Error("encoding failed", ret);
+      // Encoders given explicit timestamps leave durations unset; mp4 then
+      // gives the last frame none, so its edit list (and demuxers) drop it
+      // and the frame rate reads one frame short. A frame lasts 1/fps.
+      if (packet->duration <= 0) packet->duration = av_rescale_q(1, av_inv_q(enc->framerate), enc->time_base);
       av_packet_rescale_ts(packet.get(), enc->time_base, stream->time_base);
       packet->stream_index = stream->index;
       ret = av_interleaved_write_frame(fmt, packet.get());

@@ -79,23 +79,32 @@ class OutputFile {
     file->partial_ = PartialPath(output);
     data::EncoderOptions enc;
     enc.fps = info.fps > 0 ? info.fps : 25.0;
+    // The input's time base, colour tags and rotation: frames keep their
+    // timestamps, and players show the output as they showed the input.
+    enc.time_base_num = info.time_base_num;
+    enc.time_base_den = info.time_base_den;
+    if (info.color_matrix != "unknown") enc.color_matrix = info.color_matrix;
+    if (info.color_primaries != "unknown") enc.color_primaries = info.color_primaries;
+    if (info.color_trc != "unknown") enc.color_trc = info.color_trc;
+    enc.full_range = info.full_range;
     std::string path = file->partial_;
     if (IsImage(input)) {
       enc.codec = absl::EndsWithIgnoreCase(output, ".png") ? "png" : "mjpeg";
       if (enc.codec == "png") enc.pix_fmt = "rgb24";
       enc.qscale = 2;
     } else {
-      auto copy = data::HasAudio(input);
+      auto copy = data::HasStreamsToCopy(input);
       if (!copy.ok()) return copy.status();
       file->copy_streams_ = *copy;
+      enc.rotation_degrees = info.rotation_degrees;
       enc.codec = o.codec;
       enc.crf = o.crf;
       enc.pix_fmt = o.pix_fmt;
       enc.preset = o.preset;
       if (o.codec == "png") {
         path = (fs::path(file->partial_) / "%06d.png").string();
-        if (enc.pix_fmt.empty()) enc.pix_fmt = "rgb24";
         file->copy_streams_ = false;  // a PNG sequence has no other streams
+        enc.rotation_degrees = 0;
       } else if (file->copy_streams_) {
         const fs::path out(output);
         path = (out.parent_path() / (".partial.video." + out.filename().string())).string();
@@ -123,13 +132,16 @@ class OutputFile {
     RemoveQuietly(partial_);
   }
 
-  // rgb: uint8 [H, W, 3] on the CPU.
-  absl::Status Write(const at::Tensor& rgb) { return writer_->Write(rgb.data_ptr<uint8_t>()); }
+  // rgb48: uint16 [H, W, 3] on the CPU, full range; `pts` in the input's
+  // time base. 16 bits feed 10-bit pix_fmts their precision.
+  absl::Status Write(const at::Tensor& rgb48, int64_t pts) {
+    return writer_->Write16(static_cast<const uint16_t*>(rgb48.data_ptr()), pts);
+  }
 
   absl::Status Finish() {
     if (absl::Status s = writer_->Close(); !s.ok()) return s;
     if (copy_streams_) {
-      absl::Status s = data::MuxAudio(video_, input_, partial_);
+      absl::Status s = data::CopyStreams(video_, input_, partial_);
       RemoveQuietly(video_);
       if (!s.ok()) return s;
     }
@@ -191,6 +203,7 @@ class RestorerImpl : public Restorer {
     const int64_t chunk = options_.chunk_frames, overlap = options_.temporal_overlap;
     std::unique_ptr<OutputFile> file;
     std::deque<data::Frame> window;  // decoded frames not yet restored by every chunk that holds them
+    std::deque<int64_t> pts;         // their timestamps in the input's time base
     at::Tensor carry;                // the previous chunk's restored overlap frames
     int64_t first_frame = 0;         // the video's index of window.front()
     bool eof = false;
@@ -198,10 +211,13 @@ class RestorerImpl : public Restorer {
       // One frame past the chunk tells whether this chunk is the last.
       while (!eof && static_cast<int64_t>(window.size()) <= chunk) {
         data::Frame frame;
-        auto got = (*reader)->Read(&frame);
+        int64_t frame_pts = 0;
+        auto got = (*reader)->Read(&frame, nullptr, nullptr, &frame_pts);
         if (!got.ok()) return got.status();
         if (*got) {
           window.push_back(std::move(frame));
+          // A stream starting before 0 (B-frame delay) starts at 0 instead.
+          pts.push_back(frame_pts - std::min<int64_t>(info.start_pts, 0));
         } else {
           eof = true;
         }
@@ -221,10 +237,10 @@ class RestorerImpl : public Restorer {
           if (!opened.ok()) return opened.status();
           file = std::move(*opened);
         }
-        at::Tensor rgb = out.narrow(0, 0, emit).add(1).mul_(127.5).round_().clamp_(0, 255).to(at::kByte);
-        rgb = rgb.permute({0, 2, 3, 1}).contiguous().to(at::kCPU);
+        at::Tensor rgb = out.narrow(0, 0, emit).add(1).mul_(32767.5).round_().clamp_(0, 65535).to(at::kInt);
+        rgb = rgb.permute({0, 2, 3, 1}).to(at::kCPU).to(at::kUInt16).contiguous();
         for (int64_t i = 0; i < emit; ++i) {
-          if (absl::Status s = file->Write(rgb[i]); !s.ok()) return s;
+          if (absl::Status s = file->Write(rgb[i], pts[i]); !s.ok()) return s;
         }
       }
       done.frames_done += emit;
@@ -233,6 +249,7 @@ class RestorerImpl : public Restorer {
       if (last) break;
       if (overlap > 0) carry = out.narrow(0, n - overlap, overlap).clone();
       window.erase(window.begin(), window.begin() + (n - overlap));
+      pts.erase(pts.begin(), pts.begin() + (n - overlap));
       first_frame += n - overlap;
     }
     if (done.frames_done == 0) return absl::DataLossError("no frame could be decoded");

@@ -170,7 +170,7 @@ TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok());
   ASSERT_TRUE((*r)->RestoreFile(with_audio, *dir_ + "/sound_out.mp4", [](const Progress&) {}).ok());
-  auto audio = data::HasAudio(*dir_ + "/sound_out.mp4");
+  auto audio = data::HasStreamsToCopy(*dir_ + "/sound_out.mp4");
   ASSERT_TRUE(audio.ok());
   EXPECT_TRUE(*audio);
   EXPECT_EQ(data::ProbeVideo(*dir_ + "/sound_out.mp4")->frame_count, 7);
@@ -182,6 +182,82 @@ TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
   EXPECT_EQ(info->frame_count, 1);
   EXPECT_EQ(info->width, 96);
   EXPECT_EQ(info->height, 64);
+}
+
+// What the input's stream says survives restoration: every timestamp of a
+// variable-frame-rate mkv, the rate and timestamps of a constant-rate mp4,
+// its rotation and colour tags, and subtitle streams beside the audio.
+TEST_F(RestorerTest, KeepsTimestampsRateRotationTagsAndSubtitles) {
+  data::SyntheticVideoOptions v;
+  v.width = 96;
+  v.height = 64;
+  v.frames = 11;
+  const data::Clip clip = data::MakeSyntheticClip(v);
+  auto read_pts = [](const std::string& path) {
+    std::vector<int64_t> pts;
+    auto reader = data::VideoReader::Open(path);
+    EXPECT_TRUE(reader.ok()) << reader.status();
+    data::Frame f;
+    int64_t p = 0;
+    while (*(*reader)->Read(&f, nullptr, nullptr, &p)) pts.push_back(p);
+    return pts;
+  };
+  // Variable rate: milliseconds with irregular gaps, through chunks of 5.
+  const std::string vfr = *dir_ + "/vfr.mkv";
+  {
+    data::EncoderOptions enc;
+    enc.fps = 12;
+    enc.time_base_num = 1;
+    enc.time_base_den = 1000;
+    auto w = data::VideoWriter::Open(vfr, 96, 64, enc);
+    ASSERT_TRUE(w.ok()) << w.status();
+    const std::vector<int64_t> times = {0, 40, 120, 130, 200, 330, 340, 400, 520, 530, 600};
+    for (int i = 0; i < clip.t; ++i) ASSERT_TRUE((*w)->Write(clip.frame(i), times[i]).ok());
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  RestorerOptions o = Options();
+  o.chunk_frames = 5;
+  o.temporal_overlap = 1;
+  auto r = Restorer::Create(o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE((*r)->RestoreFile(vfr, *dir_ + "/vfr_out.mkv", [](const Progress&) {}).ok());
+  EXPECT_EQ(read_pts(*dir_ + "/vfr_out.mkv"), read_pts(vfr));
+
+  // Constant rate, rotated, BT.601-tagged, with audio and subtitles.
+  const std::string plain = *dir_ + "/plain.mp4", tagged = *dir_ + "/tagged.mp4", subs = *dir_ + "/subs.srt";
+  data::EncoderOptions enc;
+  enc.fps = 24000.0 / 1001;
+  enc.color_matrix = "bt601";
+  enc.rotation_degrees = 90;
+  ASSERT_TRUE(data::WriteVideo(plain, clip, enc).ok());
+  std::ofstream(subs) << "1\n00:00:00,000 --> 00:00:00,400\nhello\n";
+  const std::string cmd = "ffmpeg -v error -y -i " + plain + " -f lavfi -i sine=duration=1 -i " + subs +
+                          " -map 0:v -map 1:a -map 2:s -c:v copy -c:a aac -c:s mov_text " + tagged;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  ASSERT_TRUE((*r)->RestoreFile(tagged, *dir_ + "/tagged_out.mp4", [](const Progress&) {}).ok());
+  auto in = data::ProbeVideo(tagged), out = data::ProbeVideo(*dir_ + "/tagged_out.mp4");
+  ASSERT_TRUE(in.ok() && out.ok()) << in.status() << out.status();
+  EXPECT_EQ(out->frame_count, 11);
+  EXPECT_NEAR(out->fps, in->fps, 1e-3);
+  EXPECT_NEAR(in->fps, 24000.0 / 1001, 1e-3);
+  EXPECT_EQ(out->rotation_degrees, 90);
+  EXPECT_EQ(out->color_matrix, in->color_matrix);
+  EXPECT_EQ(out->color_primaries, in->color_primaries);
+  EXPECT_EQ(out->color_trc, in->color_trc);
+  const std::vector<int64_t> in_pts = read_pts(tagged), out_pts = read_pts(*dir_ + "/tagged_out.mp4");
+  ASSERT_EQ(out_pts.size(), in_pts.size());
+  for (size_t i = 0; i < in_pts.size(); ++i) {  // the same times, within half a tick of either time base
+    EXPECT_NEAR(out_pts[i] * out->time_base_num / static_cast<double>(out->time_base_den),
+                in_pts[i] * in->time_base_num / static_cast<double>(in->time_base_den), 1e-3)
+        << "frame " << i;
+  }
+  const std::string probe = "ffprobe -v error -show_entries stream=codec_type -of default=nw=1 " + *dir_ +
+                            "/tagged_out.mp4 > " + *dir_ + "/streams.txt";
+  ASSERT_EQ(std::system(probe.c_str()), 0);
+  const std::string streams = testing::ReadText(*dir_ + "/streams.txt");
+  for (const char* type : {"codec_type=video", "codec_type=audio", "codec_type=subtitle"}) {
+    EXPECT_NE(streams.find(type), std::string::npos) << streams;
+  }
 }
 
 // mkv stores no frame count and its duration is the longest stream's: 21
