@@ -409,6 +409,60 @@ TEST_F(RestorerTest, InterruptedFolderRunResumesWithSkipExisting) {
   }
 }
 
+// Under torchrun the processes share a folder (one file each), or with
+// --sp_size 2 restore each video together with the DiT's tokens split
+// (Ulysses, Gloo on the CPU): the frames equal one process's.
+TEST_F(RestorerTest, TorchrunSharesTheFolderOrSplitsEachVideo) {
+  const std::string in = *dir_ + "/ranks_in";
+  std::filesystem::create_directories(in);
+  data::SyntheticVideoOptions v;
+  v.width = 96;
+  v.height = 64;
+  v.frames = 9;
+  v.fps = 12;
+  for (const char* name : {"a.mp4", "b.mp4"}) {
+    v.seed += 1;
+    ASSERT_TRUE(data::WriteVideo(in + "/" + name, data::MakeSyntheticClip(v), {.fps = 12}).ok());
+  }
+  auto run = [&](const std::string& out, int processes, int sp_size) {
+    std::vector<std::string> argv = {"tools/infer"};
+    if (processes > 1) {
+      argv = {testing::Python(),
+              "-m",
+              "torch.distributed.run",
+              "--standalone",
+              "--nproc-per-node=" + std::to_string(processes),
+              "--no-python",
+              "tools/infer"};
+    }
+    for (const std::string& flag :
+         {"--video_path=" + in, "--output_dir=" + *dir_ + "/" + out, "--checkpoint=" + Options().checkpoint,
+          std::string("--res_h=64"), std::string("--res_w=96"), std::string("--codec=png"),
+          "--sp_size=" + std::to_string(sp_size)}) {
+      argv.push_back(flag);
+    }
+    const std::string log = *dir_ + "/" + out + ".log";
+    const pid_t pid = testing::Spawn(argv, {}, log);
+    EXPECT_EQ(testing::WaitExit(pid, std::chrono::seconds(240)), 0) << testing::ReadText(log);
+  };
+  run("one_process", 1, 1);
+  run("shared", 2, 1);
+  run("split", 2, 2);
+  for (const char* name : {"a", "b"}) {
+    auto frames = [&](const std::string& out) {
+      auto clip = data::ReadClip(*dir_ + "/" + out + "/" + name + "/%06d.png", 0, 100);
+      EXPECT_TRUE(clip.ok()) << out << ": " << clip.status();
+      return clip.ok() ? data::ClipToTensor(*clip, data::ClipLayout::kTCHW) : at::zeros({1});
+    };
+    const at::Tensor one = frames("one_process");
+    ASSERT_EQ(one.size(0), 9);
+    EXPECT_TRUE(at::equal(frames("shared"), one)) << name;
+    const at::Tensor split = frames("split");
+    ASSERT_EQ(split.sizes(), one.sizes());
+    EXPECT_LT((split - one).abs().max().item<double>(), 0.02) << name;  // uint8 steps from fp32 reordering
+  }
+}
+
 TEST_F(RestorerTest, BadInputsAreClearErrors) {
   auto r = Restorer::Create(Options());
   ASSERT_TRUE(r.ok());
