@@ -52,6 +52,33 @@ double TextCopyBytesPerToken(const DiTConfig& c, bool bf16, bool need_txt) {
   return (need_txt ? 4 : 2) * e * inner + (need_txt ? kF32 * c.heads : 0);
 }
 
+// Bytes alive per token at the peaks of a block's forward without autograd
+// (see DiTInferenceBytes), and per token of one attention call: the gathered
+// q/k/v, RoPE'd q/k, joined (window || text) q/k/v, output and its copy
+// (10e), the text's gathered q/k/v (3e, counted over every token of the
+// call), and RoPE's fp32 temporaries for one of q/k (5 fp32 copies).
+struct InferencePerToken {
+  double attention = 0;
+  double mlp = 0;
+  double attention_call = 0;
+};
+
+InferencePerToken InferenceBytesPerToken(const DiTConfig& c, bool bf16) {
+  const double e = bf16 ? kBf16 : kF32;
+  const double d = static_cast<double>(c.vid_dim);
+  const double inner = static_cast<double>(c.heads * c.head_dim);
+  const double hidden = static_cast<double>(DiTMlpHidden(c));
+  InferencePerToken p;
+  p.attention = 2 * e * d + 4 * e * inner + std::max(3 * kF32 * inner, 4 * e * inner);
+  p.mlp = 6 * e * d + (c.mlp_type == "swiglu" ? 4 : 2) * e * hidden;
+  p.attention_call = (13 * e + 5 * kF32) * inner;
+  return p;
+}
+
+// Windows of all segments are batched into attention calls of at most this
+// many tokens (AttentionContext::max_tokens_per_call).
+constexpr int64_t kAttentionCallTokens = 2048;
+
 // Fraction of one block's saved tensors that backward holds as gradients of
 // the intermediates while it walks the block (grad of the MLP hidden, of
 // q/k/v, ...): about half of them at once.
@@ -97,6 +124,20 @@ DiTActivations DiTActivationBytes(const DiTConfig& c, const Grid3& grid, int64_t
   a.checkpointed = clips * (inputs + a.per_block_max + head + working);
   a.per_block_max *= clips;
   return a;
+}
+
+double DiTInferenceBytes(const DiTConfig& c, const Grid3& grid, int64_t text) {
+  const InferencePerToken p = InferenceBytesPerToken(c, IsBf16Compute(c));
+  int64_t largest_window = 0;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    for (const Window& w : DiTLayerWindows(c, i, grid)) largest_window = std::max(largest_window, w.numel());
+  }
+  const double call_tokens = static_cast<double>(std::max(kAttentionCallTokens, largest_window + text));
+  const double vid = static_cast<double>(grid[0] * grid[1] * grid[2]);
+  const double tokens = vid + static_cast<double>(text);
+  const double patch = static_cast<double>(c.patch_size[0] * c.patch_size[1] * c.patch_size[2]);
+  const double inputs = 3 * kF32 * static_cast<double>(c.vid_in_channels) * patch * vid;
+  return inputs + std::max(tokens * p.attention + call_tokens * p.attention_call, tokens * p.mlp);
 }
 
 double DiTForwardFlops(const DiTConfig& c, const Grid3& grid, int64_t text, int64_t clips) {
