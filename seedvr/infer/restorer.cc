@@ -22,6 +22,7 @@
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/dit/nadit.h"
 #include "seedvr/models/generator/generator.h"
+#include "seedvr/models/generator/spatial_tiles.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/text/text_embeddings.h"
@@ -164,13 +165,15 @@ class OutputFile {
 class RestorerImpl : public Restorer {
  public:
   RestorerImpl(RestorerOptions o, config::TrainConfig config, generator::SeedVR2Generator generator, vae::VideoVAE vae,
-               c10::Device device, at::ScalarType vae_dtype)
+               c10::Device device, at::ScalarType vae_dtype, double dit_budget_bytes, int64_t text_tokens)
       : options_(std::move(o)),
         config_(std::move(config)),
         generator_(std::move(generator)),
         vae_(std::move(vae)),
         device_(device),
         vae_dtype_(vae_dtype),
+        dit_budget_bytes_(dit_budget_bytes),
+        text_tokens_(text_tokens),
         sp_size_(options_.sp ? options_.sp->size : 1),
         writes_(!options_.sp || options_.sp->rank == 0) {}
 
@@ -277,7 +280,16 @@ class RestorerImpl : public Restorer {
     at::Tensor eps = FrameNoise(posterior->mean.sizes(), options, options_.seed, 0, first_frame);
     at::Tensor latent = posterior->Sample(eps).to(at::kFloat) * scale;
     at::Tensor noise = FrameNoise(latent.sizes(), latent.options(), options_.seed, 1, first_frame);
-    at::Tensor restored = generator_.Restore(latent, noise);
+    // Overlapped spatial tiles when the whole latent's DiT activations
+    // exceed the budget (one tile is exactly Restore).
+    generator::LatentTiles tiles{latent.size(3), latent.size(4), 0, 0};
+    if (dit_budget_bytes_ > 0) {
+      auto chosen = generator::ChooseLatentTiles(config_.model, latent.size(2), latent.size(3), latent.size(4),
+                                                 dit_budget_bytes_, text_tokens_);
+      if (!chosen.ok()) return chosen.status();
+      tiles = *chosen;
+    }
+    at::Tensor restored = generator::RestoreTiled(generator_, latent, noise, tiles);
     auto decoded = vae_->Decode((restored / scale).to(vae_dtype_));
     if (!decoded.ok()) return decoded.status();
     at::Tensor out = (*decoded)[0].to(at::kFloat).permute({1, 0, 2, 3}).narrow(0, 0, n);  // trim the padding
@@ -291,6 +303,8 @@ class RestorerImpl : public Restorer {
   vae::VideoVAE vae_;
   c10::Device device_;
   at::ScalarType vae_dtype_;
+  double dit_budget_bytes_;  // DiT activations; 0: unbounded
+  int64_t text_tokens_;
   int64_t sp_size_;
   bool writes_;
 };
@@ -368,9 +382,16 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   auto text = text::LoadTextEmbeddings(text_path, c.model.txt_in_dim);
   if (!text.ok()) return text.status();
 
-  // The memory budget, after the DiT's weights took their share.
-  const double budget_gb =
-      o.max_memory_gb > 0 ? o.max_memory_gb : static_cast<double>(core::AvailableMemoryBytes(*device)) / 1e9;
+  // The memory budget: what is available once the DiT's weights are in
+  // place, or --max_memory_gb less those weights.
+  double weight_bytes = 0;
+  for (const at::Tensor& p : model->parameters()) weight_bytes += static_cast<double>(p.nbytes());
+  const double budget_gb = o.max_memory_gb > 0 ? o.max_memory_gb - weight_bytes / 1e9
+                                               : static_cast<double>(core::AvailableMemoryBytes(*device)) / 1e9;
+  if (o.max_memory_gb > 0 && budget_gb <= 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--max_memory_gb ", o.max_memory_gb, " does not hold the DiT's ",
+                                                   weight_bytes / 1e9, " GB of weights"));
+  }
   if (budget_gb > 0) {
     c.vae.memory_limit_gb = budget_gb;
     c.vae.conv_max_mem_gb = std::min(c.vae.conv_max_mem_gb, budget_gb);
@@ -391,7 +412,8 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   vae->to(*device, vae_dtype);
   generator::SeedVR2Generator generator(model, text->pos.to(*device, at::kFloat));
   if (o.sp) generator.SetSequenceParallel(o.sp);
-  return std::unique_ptr<Restorer>(new RestorerImpl(o, c, generator, vae, *device, vae_dtype));
+  return std::unique_ptr<Restorer>(
+      new RestorerImpl(o, c, generator, vae, *device, vae_dtype, std::max(budget_gb, 0.0) * 1e9, text->pos.size(0)));
 }
 
 }  // namespace seedvr::infer

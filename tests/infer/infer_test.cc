@@ -22,6 +22,8 @@
 #include "seedvr/data/video_writer.h"
 #include "seedvr/infer/restorer.h"
 #include "seedvr/infer/video_ops.h"
+#include "seedvr/models/dit/dit_memory.h"
+#include "seedvr/models/dit/nadit.h"
 #include "seedvr/testing/fixtures.h"
 #include "seedvr/testing/processes.h"
 #include "seedvr/text/text_embeddings.h"
@@ -298,7 +300,8 @@ at::Tensor RestoreToPngs(const RestorerOptions& options, const std::string& src,
   EXPECT_TRUE(r.ok()) << r.status();
   absl::Status s = (*r)->RestoreFile(src, out, [](const Progress&) {});
   EXPECT_TRUE(s.ok()) << s;
-  auto clip = data::ReadClip(out + "/%06d.png", 0, 1000);
+  auto clip =
+      data::ReadClip(absl::EndsWith(out, ".png") ? out : out + "/%06d.png", 0, 1000, {.exact_frame_count = true});
   EXPECT_TRUE(clip.ok()) << clip.status();
   return data::ClipToTensor(*clip, data::ClipLayout::kTCHW);
 }
@@ -461,6 +464,37 @@ TEST_F(RestorerTest, TorchrunSharesTheFolderOrSplitsEachVideo) {
     ASSERT_EQ(split.sizes(), one.sizes());
     EXPECT_LT((split - one).abs().max().item<double>(), 0.02) << name;  // uint8 steps from fp32 reordering
   }
+}
+
+// A frame whose DiT activations exceed --max_memory_gb restores in
+// overlapped spatial tiles (generator/spatial_tiles.h bounds the tiles
+// themselves): same size, and close to the untiled frame.
+TEST_F(RestorerTest, RestoresInSpatialTilesWithinTheBudget) {
+  const std::string image = *dir_ + "/wide.png";
+  const std::string cmd = "ffmpeg -v error -y -f lavfi -i testsrc2=size=1024x640 -frames:v 1 " + image;
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  RestorerOptions o = Options();
+  o.res_h = 640;
+  o.res_w = 1024;
+  o.max_memory_gb = 1000;
+  const at::Tensor whole = RestoreToPngs(o, image, *dir_ + "/wide_whole.png");
+  // 3/4 of the DiT activations the whole 80 x 128 latent needs, over the
+  // weights (smaller tiles gain little: one attention call's 2048 tokens
+  // dominate small grids).
+  auto config = config::LoadTrainConfig("configs/tiny.yaml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  auto text = text::LoadTextEmbeddings(*dir_ + "/text.safetensors", config->model.txt_in_dim);
+  ASSERT_TRUE(text.ok()) << text.status();
+  dit::NaDiT model(config->model);
+  double weights = 0;
+  for (const at::Tensor& p : model->parameters()) weights += static_cast<double>(p.nbytes());
+  o.max_memory_gb = (weights + dit::DiTInferenceBytes(config->model, {1, 40, 64}, text->pos.size(0)) * 0.75) / 1e9;
+  const at::Tensor tiled = RestoreToPngs(o, image, *dir_ + "/wide_tiled.png");
+  ASSERT_EQ(tiled.sizes(), whole.sizes());
+  EXPECT_FALSE(at::equal(tiled, whole)) << "no tiles: the test lost its case";
+  const double mean = (tiled - whole).abs().mean().item<double>();
+  EXPECT_LT(mean, 0.01) << mean;  // measured 0.001
+  std::printf("mean |tiled - whole| %.4f of a range of 2\n", mean);
 }
 
 TEST_F(RestorerTest, BadInputsAreClearErrors) {
