@@ -111,10 +111,11 @@ class OutputFile {
         path = (out.parent_path() / (".partial.video." + out.filename().string())).string();
       }
     }
-    file->video_ = path;
+    const bool sequence = o.codec == "png" && !IsImage(input);
+    file->video_ = sequence ? file->partial_ : path;
     RemoveQuietly(file->partial_);  // left by an interrupted run
     std::error_code ec;
-    if (o.codec == "png" && !IsImage(input) && !fs::create_directories(file->partial_, ec)) {
+    if (sequence && !fs::create_directories(file->partial_, ec)) {
       return absl::InternalError(absl::StrCat("cannot create ", file->partial_, ": ", ec.message()));
     }
     auto writer = data::VideoWriter::Open(path, width, height, enc);
@@ -146,7 +147,7 @@ class OutputFile {
       RemoveQuietly(video_);
       if (!s.ok()) return s;
     }
-    RemoveQuietly(output_);  // a directory (PNG sequence) is not replaced by rename
+    if (fs::is_directory(output_)) RemoveQuietly(output_);  // rename replaces files, not folders
     std::error_code ec;
     fs::rename(partial_, output_, ec);
     if (ec) return absl::InternalError(absl::StrCat("cannot rename ", partial_, " to ", output_, ": ", ec.message()));
@@ -156,7 +157,8 @@ class OutputFile {
 
  private:
   OutputFile() = default;
-  std::string input_, output_, partial_, video_;
+  std::string input_, output_, partial_;
+  std::string video_;  // what the encoder writes: partial_, or a video-only file beside it
   bool copy_streams_ = false;
   bool finished_ = false;
   std::unique_ptr<data::VideoWriter> writer_;
@@ -230,7 +232,7 @@ class RestorerImpl : public Restorer {
       const bool last = static_cast<int64_t>(window.size()) <= chunk;
       auto restored = RestoreChunk(window, n, first_frame);
       if (!restored.ok()) return restored.status();
-      at::Tensor out = *restored;  // uint8-ready float [n, 3, H, W] in [-1, 1]
+      at::Tensor out = *restored;  // float [n, 3, H, W] in [-1, 1]
       if (carry.defined()) BlendOverlap(carry, out);
       const int64_t emit = last ? n : n - overlap;
       if (writes_) {

@@ -91,17 +91,23 @@ TEST(VideoOps, ColorFixTakesLowFrequenciesFromTheInput) {
   EXPECT_NEAR((shifted - lq).abs().mean().item<float>(), 0.3, 1e-5);
 }
 
+// A 96 x 64 synthetic clip at 12 fps: small enough for the tiny model on
+// two cores.
+data::SyntheticVideoOptions SmallClip(int frames) {
+  data::SyntheticVideoOptions o;
+  o.width = 96;
+  o.height = 64;
+  o.frames = frames;
+  o.fps = 12;
+  return o;
+}
+
 class RestorerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new std::string(testing::TempDir() + "/infer");
     std::filesystem::create_directories(*dir_ + "/data/hq");
-    data::SyntheticVideoOptions o;
-    o.width = 96;
-    o.height = 64;
-    o.frames = 7;
-    o.fps = 12;
-    ASSERT_TRUE(data::WriteVideo(*dir_ + "/data/hq/a.mp4", data::MakeSyntheticClip(o), {.fps = 12}).ok());
+    ASSERT_TRUE(data::WriteVideo(*dir_ + "/data/hq/a.mp4", data::MakeSyntheticClip(SmallClip(7)), {.fps = 12}).ok());
     ASSERT_TRUE(
         text::WriteTextEmbeddings(*dir_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
     auto c = config::LoadTrainConfig(
@@ -190,10 +196,7 @@ TEST_F(RestorerTest, KeepsTheAudioTrackAndRestoresImages) {
 // variable-frame-rate mkv, the rate and timestamps of a constant-rate mp4,
 // its rotation and colour tags, and subtitle streams beside the audio.
 TEST_F(RestorerTest, KeepsTimestampsRateRotationTagsAndSubtitles) {
-  data::SyntheticVideoOptions v;
-  v.width = 96;
-  v.height = 64;
-  v.frames = 11;
+  data::SyntheticVideoOptions v = SmallClip(11);
   const data::Clip clip = data::MakeSyntheticClip(v);
   auto read_pts = [](const std::string& path) {
     std::vector<int64_t> pts;
@@ -266,11 +269,7 @@ TEST_F(RestorerTest, KeepsTimestampsRateRotationTagsAndSubtitles) {
 // frames at 12 fps (1.75 s) under a 4 s soundtrack would be sized as 48. The
 // restorer counts packets and restores exactly the 21 decoded frames.
 TEST_F(RestorerTest, MkvWithALongerSoundtrackRestoresItsRealFrames) {
-  data::SyntheticVideoOptions o;
-  o.width = 96;
-  o.height = 64;
-  o.frames = 21;
-  o.fps = 12;
+  data::SyntheticVideoOptions o = SmallClip(21);
   const std::string silent = *dir_ + "/long_silent.mkv", src = *dir_ + "/long.mkv", out = *dir_ + "/long_out.mp4";
   ASSERT_TRUE(data::WriteVideo(silent, data::MakeSyntheticClip(o), {.fps = 12}).ok());
   const std::string cmd = "ffmpeg -v error -y -i " + silent + " -f lavfi -i sine=frequency=440:duration=4 " +
@@ -324,11 +323,7 @@ TEST(VideoOps, BlendOverlapRampsFromTheEarlierChunkToTheLater) {
 // 0.29 of a range of 2 here); a trained VAE encodes a frame mostly from
 // itself.
 TEST_F(RestorerTest, ChunkedRestorationMatchesTheWholeClip) {
-  data::SyntheticVideoOptions v;
-  v.width = 96;
-  v.height = 64;
-  v.frames = 17;
-  v.fps = 12;
+  data::SyntheticVideoOptions v = SmallClip(17);
   const std::string src = *dir_ + "/seventeen.mp4";
   ASSERT_TRUE(data::WriteVideo(src, data::MakeSyntheticClip(v), {.fps = 12, .crf = 10}).ok());
   RestorerOptions o = Options();
@@ -357,11 +352,7 @@ TEST_F(RestorerTest, ChunkedRestorationMatchesTheWholeClip) {
 TEST_F(RestorerTest, InterruptedFolderRunResumesWithSkipExisting) {
   const std::string in = *dir_ + "/folder_in", out = *dir_ + "/folder_out";
   std::filesystem::create_directories(in);
-  data::SyntheticVideoOptions v;
-  v.width = 96;
-  v.height = 64;
-  v.frames = 33;
-  v.fps = 12;
+  data::SyntheticVideoOptions v = SmallClip(33);
   for (const char* name : {"a.mp4", "b.mp4", "c.mp4"}) {
     ASSERT_TRUE(data::WriteVideo(in + "/" + name, data::MakeSyntheticClip(v), {.fps = 12}).ok());
   }
@@ -418,11 +409,7 @@ TEST_F(RestorerTest, InterruptedFolderRunResumesWithSkipExisting) {
 TEST_F(RestorerTest, TorchrunSharesTheFolderOrSplitsEachVideo) {
   const std::string in = *dir_ + "/ranks_in";
   std::filesystem::create_directories(in);
-  data::SyntheticVideoOptions v;
-  v.width = 96;
-  v.height = 64;
-  v.frames = 9;
-  v.fps = 12;
+  data::SyntheticVideoOptions v = SmallClip(9);
   for (const char* name : {"a.mp4", "b.mp4"}) {
     v.seed += 1;
     ASSERT_TRUE(data::WriteVideo(in + "/" + name, data::MakeSyntheticClip(v), {.fps = 12}).ok());
