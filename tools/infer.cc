@@ -69,7 +69,10 @@ std::vector<fs::path> ListInputs(const std::string& in) {
     static const std::vector<std::string> kExt = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".png", ".jpg", ".jpeg"};
     for (const auto& e : fs::directory_iterator(in, ec)) {
       const std::string ext = absl::AsciiStrToLower(e.path().extension().string());
-      if (e.is_regular_file() && std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) inputs.push_back(e.path());
+      const bool partial = e.path().filename().string().rfind(".partial.", 0) == 0;  // an unfinished output
+      if (e.is_regular_file() && !partial && std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) {
+        inputs.push_back(e.path());
+      }
     }
     std::sort(inputs.begin(), inputs.end());
   } else if (fs::exists(in, ec)) {
@@ -183,14 +186,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> existing;
   int skipped = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    if (static_cast<int>(i % dp_size) != dp_rank) continue;
     Job job{inputs[i], seedvr::infer::OutputPath(inputs[i].string(), out_dir, o.output)};
-    if (fs::exists(job.output, ec)) {
-      if (absl::GetFlag(FLAGS_skip_existing)) {
-        ++skipped;
-        continue;
-      }
-      if (!absl::GetFlag(FLAGS_overwrite)) existing.push_back(job.output);
+    const bool exists = fs::exists(job.output, ec);
+    // Every process sees every existing output, so all refuse together.
+    if (exists && !absl::GetFlag(FLAGS_skip_existing) && !absl::GetFlag(FLAGS_overwrite)) {
+      existing.push_back(job.output);
+    }
+    if (static_cast<int>(i % dp_size) != dp_rank) continue;
+    if (exists && absl::GetFlag(FLAGS_skip_existing)) {
+      ++skipped;
+      continue;
     }
     auto info = seedvr::data::ProbeVideo(job.input.string());  // a broken file fails later, with its reason
     job.frames = info.ok() ? std::max<int64_t>(info->frame_count, 1) : 1;
@@ -253,7 +258,21 @@ int main(int argc, char** argv) {
       failures.push_back(absl::StrCat(name, ": ", s.message()));
     }
   }
-  std::printf("%srestored %d, skipped %d, failed %zu\n", who.c_str(), done, skipped, failures.size());
-  for (const std::string& f : failures) std::printf("%s  failed: %s\n", who.c_str(), f.c_str());
-  return failures.empty() ? 0 : 1;
+  if (writes) {
+    std::printf("%srestored %d, skipped %d, failed %zu\n", who.c_str(), done, skipped, failures.size());
+    for (const std::string& f : failures) std::printf("%s  failed: %s\n", who.c_str(), f.c_str());
+    std::fflush(stdout);
+  }
+  // One exit status for the launch: torchrun stops every process when one
+  // exits with an error, so none may leave before the others are done.
+  double failed = failures.empty() ? 0 : 1;
+  if (groups) {
+    auto any = seedvr::parallel::MaxOverRanks(groups->world(), failed, std::chrono::hours(24), "the end of the run");
+    if (!any.ok()) {
+      std::fprintf(stderr, "infer: %s%s\n", who.c_str(), std::string(any.status().message()).c_str());
+      return 1;
+    }
+    failed = *any;
+  }
+  return failed > 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <filesystem>
@@ -25,6 +26,7 @@
 #include "seedvr/models/generator/spatial_tiles.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
+#include "seedvr/parallel/process_groups.h"
 #include "seedvr/text/text_embeddings.h"
 
 namespace seedvr::infer {
@@ -206,7 +208,17 @@ class RestorerImpl : public Restorer {
     Progress done{0, std::max<int64_t>(info.frame_count, 1)};
 
     const int64_t chunk = options_.chunk_frames, overlap = options_.temporal_overlap;
+    // The encoder opens before any work, so a bad codec or folder costs nothing.
     std::unique_ptr<OutputFile> file;
+    absl::Status opened = absl::OkStatus();
+    if (writes_) {
+      const auto [h, w] = RestoredSize(info.height, info.width, options_.res_h, options_.res_w);
+      auto made = OutputFile::Open(input, info, output, options_.output, static_cast<int>(w), static_cast<int>(h));
+      opened = made.status();
+      if (made.ok()) file = std::move(*made);
+    }
+    if (absl::Status s = AgreeInGroup(opened, "opening the output"); !s.ok()) return s;
+    int64_t last_pts = -1;
     std::deque<data::Frame> window;  // decoded frames not yet restored by every chunk that holds them
     std::deque<int64_t> pts;         // their timestamps in the input's time base
     at::Tensor carry;                // the previous chunk's restored overlap frames
@@ -221,8 +233,10 @@ class RestorerImpl : public Restorer {
         if (!got.ok()) return got.status();
         if (*got) {
           window.push_back(std::move(frame));
-          // A stream starting before 0 (B-frame delay) starts at 0 instead.
-          pts.push_back(frame_pts - std::min<int64_t>(info.start_pts, 0));
+          // A stream starting before 0 (B-frame delay) starts at 0 instead;
+          // a repeated or backward timestamp moves to just after the last.
+          last_pts = std::max(frame_pts - std::min<int64_t>(info.start_pts, 0), last_pts + 1);
+          pts.push_back(last_pts);
         } else {
           eof = true;
         }
@@ -235,19 +249,13 @@ class RestorerImpl : public Restorer {
       at::Tensor out = *restored;  // float [n, 3, H, W] in [-1, 1]
       if (carry.defined()) BlendOverlap(carry, out);
       const int64_t emit = last ? n : n - overlap;
+      absl::Status written = absl::OkStatus();
       if (writes_) {
-        if (!file) {
-          auto opened = OutputFile::Open(input, info, output, options_.output, static_cast<int>(out.size(3)),
-                                         static_cast<int>(out.size(2)));
-          if (!opened.ok()) return opened.status();
-          file = std::move(*opened);
-        }
         at::Tensor rgb = out.narrow(0, 0, emit).add(1).mul_(32767.5).round_().clamp_(0, 65535).to(at::kInt);
         rgb = rgb.permute({0, 2, 3, 1}).to(at::kCPU).to(at::kUInt16).contiguous();
-        for (int64_t i = 0; i < emit; ++i) {
-          if (absl::Status s = file->Write(rgb[i], pts[i]); !s.ok()) return s;
-        }
+        for (int64_t i = 0; i < emit && written.ok(); ++i) written = file->Write(rgb[i], pts[i]);
       }
+      if (absl::Status s = AgreeInGroup(written, "writing the output"); !s.ok()) return s;
       done.frames_done += emit;
       done.frames_total = std::max(done.frames_total, done.frames_done);
       progress(done);
@@ -258,7 +266,18 @@ class RestorerImpl : public Restorer {
       first_frame += n - overlap;
     }
     if (done.frames_done == 0) return absl::DataLossError("no frame could be decoded");
-    return file ? file->Finish() : absl::OkStatus();
+    return AgreeInGroup(file ? file->Finish() : absl::OkStatus(), "finishing the output");
+  }
+
+  // Under sequence parallelism only the group's rank 0 writes: every rank
+  // learns whether that worked, so the group moves to the next file together
+  // instead of pairing one file's exchanges with another's.
+  absl::Status AgreeInGroup(const absl::Status& mine, const std::string& what) {
+    if (!options_.sp) return mine;
+    auto failed = parallel::MaxOverRanks(options_.sp->group, mine.ok() ? 0.0 : 1.0, options_.sp->timeout, what);
+    if (!failed.ok()) return failed.status();
+    if (!mine.ok() || *failed == 0) return mine;
+    return absl::AbortedError(absl::StrCat("another process of the sequence-parallel group failed ", what));
   }
 
   // Restores the first `n` frames of `window`, the video's frames from
@@ -335,8 +354,16 @@ absl::Status CheckOptions(const RestorerOptions& o) {
 
 std::string OutputPath(const std::string& input, const std::string& output_dir, const OutputOptions& output) {
   const fs::path in(input);
-  if (output.codec == "png" && !IsImage(input)) return (fs::path(output_dir) / in.stem()).string();
-  return (fs::path(output_dir) / in.filename()).string();
+  if (IsImage(input)) return (fs::path(output_dir) / in.filename()).string();
+  if (output.codec == "png") return (fs::path(output_dir) / in.stem()).string();
+  std::string ext = in.extension().string();
+  if (output.codec == "prores") {
+    ext = ".mov";
+  } else if (output.codec == "ffv1" ||
+             (!output.codec.empty() && output.codec != "libvpx-vp9" && absl::EqualsIgnoreCase(ext, ".webm"))) {
+    ext = ".mkv";
+  }
+  return (fs::path(output_dir) / in.stem()).string() + ext;
 }
 
 std::string PartialPath(const std::string& output) {
@@ -388,14 +415,23 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   // place, or --max_memory_gb less those weights.
   double weight_bytes = 0;
   for (const at::Tensor& p : model->parameters()) weight_bytes += static_cast<double>(p.nbytes());
-  const double budget_gb = o.max_memory_gb > 0 ? o.max_memory_gb - weight_bytes / 1e9
-                                               : static_cast<double>(core::AvailableMemoryBytes(*device)) / 1e9;
+  // Processes on one machine share its memory on the CPU; a sequence-parallel
+  // group tiles alike, at its smallest budget.
+  const char* local = std::getenv("LOCAL_WORLD_SIZE");
+  const double sharing = device->is_cpu() && local != nullptr ? std::max(1, std::atoi(local)) : 1;
+  double budget_gb = o.max_memory_gb > 0 ? o.max_memory_gb - weight_bytes / 1e9
+                                         : static_cast<double>(core::AvailableMemoryBytes(*device)) / 1e9 / sharing;
+  if (o.sp) {
+    auto least = parallel::MaxOverRanks(o.sp->group, -budget_gb, o.sp->timeout, "agreeing on the memory budget");
+    if (!least.ok()) return least.status();
+    budget_gb = -*least;
+  }
   if (o.max_memory_gb > 0 && budget_gb <= 0) {
     return absl::InvalidArgumentError(absl::StrCat("--max_memory_gb ", o.max_memory_gb, " does not hold the DiT's ",
                                                    weight_bytes / 1e9, " GB of weights"));
   }
   if (budget_gb > 0) {
-    c.vae.memory_limit_gb = budget_gb;
+    c.vae.memory_limit_gb = std::min(c.vae.memory_limit_gb, budget_gb);
     c.vae.conv_max_mem_gb = std::min(c.vae.conv_max_mem_gb, budget_gb);
     c.vae.norm_max_mem_gb = std::min(c.vae.norm_max_mem_gb, budget_gb);
   }

@@ -61,9 +61,9 @@ struct RestorerOptions {
   int64_t temporal_overlap = 5;
   // Memory budget (GB) of the DiT and the VAE on the device: the DiT
   // restores in overlapped spatial tiles when the whole latent exceeds it,
-  // and the VAE's activation budget follows it (its per-convolution and
-  // GroupNorm bounds stay the config's; all VAE splits are exact). 0:
-  // what the device has available at start-up.
+  // and the VAE's activation budget and per-convolution and GroupNorm bounds
+  // are at most it (all VAE splits are exact). 0: what the device has
+  // available at start-up (on the CPU, shared by torchrun's local processes).
   double max_memory_gb = 0;
   OutputOptions output;
   std::string device = "auto";  // auto | cpu | cuda | cuda:N (core/device.h)
@@ -99,7 +99,9 @@ class Restorer {
 };
 
 // Where `input` is restored to under `output_dir`: the same file name, or for
-// a PNG sequence a folder named after the input's stem.
+// a PNG sequence a folder named after the input's stem. A codec the input's
+// container cannot hold changes the extension: prores -> .mov, ffv1 -> .mkv,
+// and anything but VP9 from .webm -> .mkv.
 std::string OutputPath(const std::string& input, const std::string& output_dir, const OutputOptions& output);
 
 // The temporary name an output is written under until it is complete: the

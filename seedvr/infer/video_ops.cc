@@ -17,6 +17,11 @@ at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w) {
   return at::_upsample_bicubic2d_aa(video01, {nh, nw}, /*align_corners=*/false).clamp(0, 1);
 }
 
+std::pair<int64_t, int64_t> RestoredSize(int64_t h, int64_t w, int64_t res_h, int64_t res_w, int64_t multiple) {
+  const data::AreaSize size = data::AreaResizeSize(h, w, static_cast<double>(res_h) * static_cast<double>(res_w));
+  return {size.h / multiple * multiple, size.w / multiple * multiple};
+}
+
 int64_t CenterCropOffset(int64_t size, int64_t crop) {
   const int64_t margin = size - crop, half = margin / 2;
   // margin / 2 is k + 0.5 when the margin is odd: round to the even neighbour.

@@ -17,6 +17,10 @@ namespace seedvr::infer {
 // (torchvision's default for tensors), clamped to [0, 1].
 at::Tensor AreaResize(const at::Tensor& video01, int64_t res_h, int64_t res_w);
 
+// The frame size AreaResize then DivisibleCrop(multiple) produce from an
+// h x w input: (height, width).
+std::pair<int64_t, int64_t> RestoredSize(int64_t h, int64_t w, int64_t res_h, int64_t res_w, int64_t multiple = 16);
+
 // Offset of a centre crop of `crop` out of `size` pixels as torchvision's
 // center_crop computes it: int(round((size - crop) / 2.0)), where Python's
 // round takes half to even (round(7.5) = 8, round(2.5) = 2), not the floor.

@@ -265,16 +265,35 @@ absl::Status AverageOverRanks(const ProcessGroups& groups, std::vector<double>& 
   return absl::OkStatus();
 }
 
-absl::Status CheckAgreement(const ProcessGroups& groups, double value, std::chrono::milliseconds timeout,
-                            const std::string& what) {
-  at::Tensor t = at::tensor({value, -value}, at::kDouble);
+namespace {
+
+// The elementwise maximum of `values` over `group`.
+absl::StatusOr<at::Tensor> MaxOver(const c10::intrusive_ptr<c10d::ProcessGroup>& group, std::vector<double> values,
+                                   std::chrono::milliseconds timeout, const std::string& what) {
+  at::Tensor t = at::tensor(values, at::kDouble);
   std::vector<at::Tensor> one = {t};
   c10d::AllreduceOptions o;
   o.reduceOp = c10d::ReduceOp::MAX;
   o.timeout = timeout;
-  auto work = groups.world()->allreduce(one, o);
+  auto work = group->allreduce(one, o);
   if (auto s = Wait(*work, timeout, absl::StrCat("waiting for every rank at ", what)); !s.ok()) return s;
-  const double hi = t[0].item<double>(), lo = -t[1].item<double>();
+  return t;
+}
+
+}  // namespace
+
+absl::StatusOr<double> MaxOverRanks(const c10::intrusive_ptr<c10d::ProcessGroup>& group, double value,
+                                    std::chrono::milliseconds timeout, const std::string& what) {
+  auto t = MaxOver(group, {value}, timeout, what);
+  if (!t.ok()) return t.status();
+  return (*t)[0].item<double>();
+}
+
+absl::Status CheckAgreement(const ProcessGroups& groups, double value, std::chrono::milliseconds timeout,
+                            const std::string& what) {
+  auto t = MaxOver(groups.world(), {value, -value}, timeout, what);
+  if (!t.ok()) return t.status();
+  const double hi = (*t)[0].item<double>(), lo = -(*t)[1].item<double>();
   if (hi != value || lo != value) {
     return absl::InternalError(absl::StrFormat(
         "%s: the ranks' weights differ (checksums from %.17g to %.17g, this rank %.17g): data-parallel replicas "

@@ -120,6 +120,11 @@ void BroadcastFromRankZero(const ProcessGroups& groups, const std::vector<at::Te
 // Replaces each value by its mean over the data-parallel ranks.
 absl::Status AverageOverRanks(const ProcessGroups& groups, std::vector<double>& values);
 
+// The largest `value` over the ranks of `group` (a barrier too), waiting at
+// most `timeout`; errors say `what` was running.
+absl::StatusOr<double> MaxOverRanks(const c10::intrusive_ptr<c10d::ProcessGroup>& group, double value,
+                                    std::chrono::milliseconds timeout, const std::string& what);
+
 // A barrier over the world that also checks every rank holds the same
 // `value` (a weight checksum), waiting at most `timeout`.
 absl::Status CheckAgreement(const ProcessGroups& groups, double value, std::chrono::milliseconds timeout,
