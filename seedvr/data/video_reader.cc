@@ -23,7 +23,6 @@ struct VideoReader::Impl {
   int64_t start_pts = 0;
   bool eof_sent = false;
   bool drained = false;
-  bool pending = false;       // a decoded frame from SeekToFrame awaits Read
   int64_t next_index = 0;     // index the next decoded frame is expected to have
   int64_t discard_before = -1;  // after a seek: drop frames with index < this
   VideoInfo info;
@@ -72,44 +71,6 @@ struct VideoReader::Impl {
       if (ret < 0 && ret != AVERROR(EAGAIN)) {
         return ff::Error(absl::StrCat("decoding ", info.codec, " failed"), ret);
       }
-    }
-  }
-
-  // The next frame (after a seek: the target) converted to `rgb_fmt`.
-  absl::StatusOr<bool> Next(uint8_t* dst, AVPixelFormat rgb_fmt, int64_t* index, double* time_s, int64_t* pts_out) {
-    while (true) {
-      if (!pending) {
-        absl::StatusOr<bool> got = Decode();
-        if (!got.ok()) return got.status();
-        if (!*got) return false;
-      }
-      pending = false;
-      int64_t pts = frame->best_effort_timestamp;
-      int64_t idx = IndexOf(pts);
-      bool timed = pts != AV_NOPTS_VALUE;
-      if (idx < next_index - 1 && timed) {
-        // Timestamps going backward: trust the running count instead.
-        idx = next_index;
-        timed = false;
-      }
-      if (!timed) pts = PtsOf(idx);
-      next_index = idx + 1;
-      if (discard_before >= 0 && idx < discard_before) {
-        av_frame_unref(frame.get());
-        continue;
-      }
-      discard_before = -1;
-      if (frame->width != info.width || frame->height != info.height) {
-        av_frame_unref(frame.get());
-        return absl::DataLossError("picture size changed mid-stream");
-      }
-      absl::Status s = converter.ToRgb(frame.get(), dec->colorspace, dec->color_range, dst, rgb_fmt);
-      av_frame_unref(frame.get());
-      if (!s.ok()) return s;
-      if (index != nullptr) *index = idx;
-      if (time_s != nullptr) *time_s = timed ? static_cast<double>(pts - start_pts) * av_q2d(tb) : idx / info.fps;
-      if (pts_out != nullptr) *pts_out = pts;
-      return true;
     }
   }
 
@@ -242,7 +203,7 @@ absl::Status VideoReader::SeekToFrame(int64_t index) {
       // Keep the decoded frame: Read() converts it if it is the target.
       m.next_index = first;
       m.discard_before = index;
-      m.pending = true;
+      pending_ = true;
       return absl::OkStatus();
     }
     back_frames = std::max<int64_t>(back_frames * 4, static_cast<int64_t>(m.info.fps) + 1);
@@ -261,12 +222,51 @@ absl::StatusOr<bool> VideoReader::Read(Frame* out, int64_t* index, double* time_
   return ReadInto(out->rgb.data(), index, time_s, pts);
 }
 
-absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index, double* time_s, int64_t* pts) {
-  return impl_->Next(rgb, AV_PIX_FMT_RGB24, index, time_s, pts);
+absl::StatusOr<bool> VideoReader::ReadInto(uint8_t* rgb, int64_t* index, double* time_s, int64_t* pts_out) {
+  return ReadAs(rgb, AV_PIX_FMT_RGB24, index, time_s, pts_out);
 }
 
-absl::StatusOr<bool> VideoReader::ReadInto16(uint16_t* rgb48, int64_t* index, double* time_s, int64_t* pts) {
-  return impl_->Next(reinterpret_cast<uint8_t*>(rgb48), AV_PIX_FMT_RGB48, index, time_s, pts);
+absl::StatusOr<bool> VideoReader::ReadInto16(uint16_t* rgb48, int64_t* index, double* time_s, int64_t* pts_out) {
+  return ReadAs(reinterpret_cast<uint8_t*>(rgb48), AV_PIX_FMT_RGB48, index, time_s, pts_out);
+}
+
+absl::StatusOr<bool> VideoReader::ReadAs(uint8_t* rgb, int rgb_fmt, int64_t* index, double* time_s, int64_t* pts_out) {
+  Impl& m = *impl_;
+  while (true) {
+    if (!pending_) {
+      absl::StatusOr<bool> got = m.Decode();
+      if (!got.ok()) return got.status();
+      if (!*got) return false;
+    }
+    pending_ = false;
+    const int64_t pts = m.frame->best_effort_timestamp;
+    int64_t idx = m.IndexOf(pts);
+    bool timed = pts != AV_NOPTS_VALUE;
+    if (idx < m.next_index - 1 && timed) {
+      // Timestamps going backward: trust the running count instead.
+      idx = m.next_index;
+      timed = false;
+    }
+    const double t = timed ? static_cast<double>(pts - m.start_pts) * av_q2d(m.tb) : idx / m.info.fps;
+    m.next_index = idx + 1;
+    if (m.discard_before >= 0 && idx < m.discard_before) {
+      av_frame_unref(m.frame.get());
+      continue;
+    }
+    m.discard_before = -1;
+    if (m.frame->width != m.info.width || m.frame->height != m.info.height) {
+      av_frame_unref(m.frame.get());
+      return absl::DataLossError("picture size changed mid-stream");
+    }
+    absl::Status s = m.converter.ToRgb(m.frame.get(), m.dec->colorspace, m.dec->color_range, rgb,
+                                       static_cast<AVPixelFormat>(rgb_fmt));
+    av_frame_unref(m.frame.get());
+    if (!s.ok()) return s;
+    if (index != nullptr) *index = idx;
+    if (time_s != nullptr) *time_s = t;
+    if (pts_out != nullptr) *pts_out = timed ? pts : m.PtsOf(idx);
+    return true;
+  }
 }
 
 absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options) {

@@ -101,7 +101,10 @@ class VideoReader {
  private:
   struct Impl;
   explicit VideoReader(std::unique_ptr<Impl> impl);
+  // ReadInto and ReadInto16: the next frame as packed `rgb_fmt` (an AVPixelFormat).
+  absl::StatusOr<bool> ReadAs(uint8_t* rgb, int rgb_fmt, int64_t* index, double* time_s, int64_t* pts);
   std::unique_ptr<Impl> impl_;
+  bool pending_ = false;  // a decoded frame from SeekToFrame awaits Read
 };
 
 absl::StatusOr<VideoInfo> ProbeVideo(const std::string& path, const ReaderOptions& options = {});
