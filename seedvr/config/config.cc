@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "seedvr/config/model_fields.h"
+#include "seedvr/core/io.h"
 
 namespace seedvr::config {
 namespace internal {
@@ -280,6 +281,10 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const std::string& yaml_text, const
 }
 
 absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  // A config is a few kilobytes; 16 MiB leaves room and keeps a wrong path
+  // (a video, a checkpoint, a FIFO) from being read whole.
+  absl::StatusOr<uint64_t> size = core::CheckInputFile(path, "config file", uint64_t{16} << 20);
+  if (!size.ok()) return size.status();
   std::ifstream in(path);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read config file ", path));
   std::stringstream ss;

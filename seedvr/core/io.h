@@ -11,8 +11,18 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace seedvr::core {
+
+// Every path that enters from a flag, a config or a stored checkpoint passes
+// here before it is opened: a FIFO, a device or a directory would block or
+// read as garbage, and an oversized file would be read whole into memory.
+// Returns the file's size in bytes; `what` names the input in the error
+// ("config", "checkpoint", ...). InvalidArgument for a file that is not
+// regular or is larger than `max_bytes`, NotFound when it cannot be stat'ed.
+absl::StatusOr<uint64_t> CheckInputFile(const std::string& path, absl::string_view what,
+                                        uint64_t max_bytes = UINT64_MAX);
 
 // A private, copy-on-write mapping of a whole file. Tensors that view it keep
 // a shared_ptr so the mapping lives as long as they do.
