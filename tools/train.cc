@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   if (!groups.ok()) seedvr::parallel::StopProcess(1, std::string(groups.status().message()));
   seedvr::parallel::WatchProcessGroups(*groups);
   absl::Status status = seedvr::train::RunTrainer(*selected->first, selected->second, *groups);
-  if (!status.ok()) seedvr::parallel::StopProcess(1, std::string(status.message()));
+  if (!status.ok()) {
+    // A stop signal ends the run with its conventional status (130 for SIGINT).
+    const int signal = seedvr::parallel::StopSignal();
+    seedvr::parallel::StopProcess(signal != 0 ? 128 + signal : 1, std::string(status.message()));
+  }
   return 0;
 }

@@ -162,6 +162,7 @@ void TrainFields(V& v, TrainConfig& c) {
     s("save_every", k.save_every, AtLeast<int64_t>(1));
     s("keep_last", k.keep_last, AtLeast<int64_t>(0));
     s("resume", k.resume);
+    s("overwrite", k.overwrite);
   });
 }
 
@@ -297,7 +298,7 @@ namespace {
 struct FlagSpec {
   const char* flag;
   const char* key;
-  int values;
+  int values;    // 0: a switch that sets the key to true
   bool is_path;  // quoted, so a path is never read as a YAML number or bool
   const char* help;
 };
@@ -312,6 +313,7 @@ constexpr FlagSpec kFlags[] = {
      "Ulysses sequence-parallel group size (divides model.heads; num_frames - 1 a multiple of 4 x sp_size)"},
     {"save_dir", "checkpoint.save_dir", 1, true, "where checkpoints and logs go"},
     {"resume", "checkpoint.resume", 1, true, "checkpoint_<step>.pth to continue from"},
+    {"overwrite", "checkpoint.overwrite", 0, false, "replace the run save_dir already holds"},
     {"max_steps", "training.max_steps", 1, false, "generator steps to train"},
     {"keep_last", "checkpoint.keep_last", 1, false, "numbered checkpoints kept on disk (0 keeps all)"},
 };
@@ -327,7 +329,7 @@ std::string Quote(const std::string& v) {
 std::string TrainCommandLineHelp() {
   std::string out = "  --config FILE            training config (YAML; see configs/)\n";
   for (const FlagSpec& f : kFlags) {
-    std::string name = absl::StrCat("--", f.flag, f.values == 2 ? " H W" : " VALUE");
+    std::string name = absl::StrCat("--", f.flag, f.values == 2 ? " H W" : f.values == 1 ? " VALUE" : "");
     out += absl::StrCat("  ", name, std::string(name.size() < 25 ? 25 - name.size() : 1, ' '), f.help, " (", f.key, ")\n");
   }
   out += "  --set SECTION.KEY=VALUE  any other key, e.g. --set training.max_steps=2 (repeatable)\n";
@@ -368,8 +370,12 @@ absl::StatusOr<TrainConfig> ParseTrainCommandLine(const std::vector<std::string>
     if (spec == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, "; flags:\n", TrainCommandLineHelp()));
     }
+    if (spec->values == 0 && !values.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", name, " takes no value"));
+    }
     if (absl::Status s = take(spec->values); !s.ok()) return s;
-    std::string value = spec->values == 2 ? absl::StrCat("[", values[0], ", ", values[1], "]")
+    std::string value = spec->values == 0   ? "true"
+                        : spec->values == 2 ? absl::StrCat("[", values[0], ", ", values[1], "]")
                         : spec->is_path     ? Quote(values[0])
                                             : values[0];
     overrides.push_back(absl::StrCat(spec->key, "=", value));

@@ -141,6 +141,7 @@ struct CheckpointConfig {
   int64_t save_every = 1000;
   int64_t keep_last = 0;           // 0 keeps every checkpoint
   std::string resume;              // checkpoint_<step>.pth to continue from
+  bool overwrite = false;          // replace the run save_dir holds (save_dir.h)
 };
 
 struct TrainConfig {

@@ -29,6 +29,9 @@
 //   // A barrier that also checks every rank holds the same `value` (a
 //   // weight checksum), waiting at most `timeout`.
 //   absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what);
+//   // Whether `flag` is set on any rank (a stop signal seen by one of
+//   // them), so that every rank leaves the step loop at the same step.
+//   absl::StatusOr<bool> AnyRank(bool flag, std::chrono::milliseconds timeout, const std::string& what);
 //
 // Collective failures either return an error or, inside backward, throw
 // (c10::DistBackendError); the run loop turns both into a stop that names
@@ -47,6 +50,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "seedvr/parallel/process_groups.h"
 #include "seedvr/parallel/ulysses.h"
 
@@ -77,6 +81,7 @@ concept Parallelism = requires(P p, const P cp, std::vector<at::Tensor> params, 
   p.PrepareBackward(Role::kGenerator, loss);
   { p.Average(values) } -> std::same_as<absl::Status>;
   { p.Agree(0.0, std::chrono::milliseconds(0), std::string()) } -> std::same_as<absl::Status>;
+  { p.AnyRank(true, std::chrono::milliseconds(0), std::string()) } -> std::same_as<absl::StatusOr<bool>>;
 };
 
 // One process, one device: nothing to communicate.
@@ -92,6 +97,7 @@ struct SingleProcess {
   void PrepareBackward(Role, const at::Tensor&) {}
   absl::Status Average(std::vector<double>&) { return absl::OkStatus(); }
   absl::Status Agree(double, std::chrono::milliseconds, const std::string&) { return absl::OkStatus(); }
+  absl::StatusOr<bool> AnyRank(bool flag, std::chrono::milliseconds, const std::string&) { return flag; }
 };
 
 static_assert(Parallelism<SingleProcess>);
@@ -112,6 +118,11 @@ class MultiProcess {
   absl::Status Average(std::vector<double>& values) { return AverageOverRanks(*groups_, values); }
   absl::Status Agree(double value, std::chrono::milliseconds timeout, const std::string& what) {
     return CheckAgreement(*groups_, value, timeout, what);
+  }
+  absl::StatusOr<bool> AnyRank(bool flag, std::chrono::milliseconds timeout, const std::string& what) {
+    auto any = MaxOverRanks(groups_->world(), flag ? 1.0 : 0.0, timeout, what);
+    if (!any.ok()) return any.status();
+    return *any > 0;
   }
 
  protected:

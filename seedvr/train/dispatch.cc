@@ -1,5 +1,6 @@
 #include "seedvr/train/dispatch.h"
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "seedvr/train/discriminators.h"
 #include "seedvr/train/run.h"
+#include "seedvr/train/save_dir.h"
 
 namespace seedvr::train {
 
@@ -72,6 +74,12 @@ absl::Status RunTrainer(const CompiledTrainer& trainer, TrainerParams params,
     params.dp_rank = groups->dp_rank();
     params.dp_size = groups->dp_size();
   }
+  // Before any work: a folder holding another run is refused on every rank;
+  // the rank that writes cleans up.
+  const bool main = groups == nullptr || groups->is_main();
+  auto prepared = PrepareSaveDir(params.save_dir, params.resume, params.overwrite, /*remove=*/main);
+  if (!prepared.ok()) return prepared.status();
+  for (const std::string& line : *prepared) std::printf("%s\n", line.c_str());
   try {
     auto run = trainer.build(params, std::move(groups));
     if (!run.ok()) return run.status();

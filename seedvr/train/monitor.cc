@@ -3,7 +3,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cinttypes>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -12,12 +15,66 @@
 
 namespace seedvr::train {
 
-Monitor::Monitor(MonitorOptions options) : options_(std::move(options)) {
+Monitor::Monitor(MonitorOptions options)
+    : options_(std::move(options)), log_path_(options_.save_dir + "/train_log.jsonl") {
   if (options_.quiet) return;
+  tty_ = options_.progress_bar && ::isatty(STDOUT_FILENO);
+  OpenLog();
+}
+
+void Monitor::OpenLog() {
   std::error_code ec;
   std::filesystem::create_directories(options_.save_dir, ec);
-  jsonl_ = std::fopen((options_.save_dir + "/train_log.jsonl").c_str(), options_.append ? "a" : "w");
-  tty_ = options_.progress_bar && ::isatty(STDOUT_FILENO);
+  if (options_.resume_step >= 0) {
+    // Keep the lines up to the resumed step; the rewrite goes through a
+    // temporary so a failure leaves the old log whole.
+    std::ifstream in(log_path_);
+    std::string kept, line;
+    int64_t dropped = 0;
+    while (std::getline(in, line)) {
+      int64_t step = 0;
+      const bool has_step = std::sscanf(line.c_str(), "{\"step\":%" SCNd64, &step) == 1;
+      if (has_step && step > options_.resume_step) {
+        ++dropped;
+      } else {
+        absl::StrAppend(&kept, line, "\n");
+      }
+    }
+    if (dropped > 0) {
+      const std::string tmp = log_path_ + ".tmp";
+      std::ofstream out(tmp, std::ios::trunc);
+      out << kept;
+      out.close();
+      if (!out || std::rename(tmp.c_str(), log_path_.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        Print(absl::StrCat("warning: cannot cut ", log_path_, " back to step ", options_.resume_step,
+                           "; it keeps the lines of later steps from the interrupted run"));
+      } else {
+        Print(absl::StrCat("removed ", dropped, " lines of steps after ", options_.resume_step, " from ", log_path_,
+                           " (the interrupted run's)"));
+      }
+    }
+  }
+  jsonl_ = std::fopen(log_path_.c_str(), options_.resume_step >= 0 ? "a" : "w");
+  if (jsonl_ == nullptr) {
+    log_failing_ = true;
+    Print(absl::StrCat("warning: cannot open ", log_path_, ": ", std::strerror(errno), "; steps are not logged"));
+  }
+}
+
+void Monitor::WriteLog(int64_t step, const std::string& line) {
+  if (jsonl_ == nullptr) return;
+  // fflush every line: a crash loses no logged step, and a full disk shows
+  // at the step it happens.
+  const bool ok = std::fputs(line.c_str(), jsonl_) >= 0 && std::fflush(jsonl_) == 0;
+  if (!ok && !log_failing_) {
+    Print(absl::StrCat("warning: cannot write ", log_path_, " at step ", step, ": ", std::strerror(errno),
+                       "; training goes on, the log misses steps until writing works again"));
+  } else if (ok && log_failing_) {
+    Print(absl::StrCat("writing ", log_path_, " works again from step ", step));
+  }
+  if (!ok) std::clearerr(jsonl_);
+  log_failing_ = !ok;
 }
 
 Monitor::~Monitor() {
@@ -47,10 +104,7 @@ absl::Status Monitor::Record(int64_t step, const Metrics& metrics) {
   }
   if (options_.quiet) return absl::OkStatus();
   json += "}\n";
-  if (jsonl_ != nullptr) {
-    std::fputs(json.c_str(), jsonl_);
-    std::fflush(jsonl_);
-  }
+  WriteLog(step, json);
   if (step % options_.log_every == 0 || step == options_.max_steps) {
     if (tty_) {
       const int width = 30;

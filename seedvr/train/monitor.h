@@ -1,7 +1,8 @@
 // What a user watches during training: per-step metrics on the terminal (a
 // progress bar on a TTY, plain lines otherwise), a JSONL log and a loss-curve
 // page (loss_curves.html, inline SVG) in save_dir, and the user's guide's
-// warnings about the discriminator. Non-finite losses are reported as an
+// warnings about the discriminator. A log write that fails (a full disk) is
+// reported on the terminal once, and again when writing recovers. Non-finite losses are reported as an
 // error so the trainer stops before saving anything bad. Under torchrun only
 // rank 0's monitor writes; the others only check. No LibTorch here.
 #pragma once
@@ -25,7 +26,10 @@ struct MonitorOptions {
   int64_t log_every = 1;
   bool progress_bar = true;       // only on a terminal
   int64_t warn_window = 200;      // steps d_adv must stay out of range before a warning
-  bool append = false;            // resuming: keep the existing log
+  // Resuming at this step: the existing log keeps its lines up to it and
+  // drops those of later steps (the interrupted run's), so no step repeats.
+  // -1: a new run, a new log.
+  int64_t resume_step = -1;
   bool quiet = false;             // a rank other than 0: check the metrics, write and print nothing
 };
 
@@ -44,9 +48,13 @@ class Monitor {
 
  private:
   void CheckGuide(int64_t step, double d_adv);
+  void OpenLog();
+  void WriteLog(int64_t step, const std::string& line);
 
   MonitorOptions options_;
+  std::string log_path_;
   std::FILE* jsonl_ = nullptr;
+  bool log_failing_ = false;  // the last write failed (reported once)
   bool tty_ = false;
   std::map<std::string, std::vector<std::pair<int64_t, double>>> history_;
   int64_t out_of_range_ = 0;

@@ -58,6 +58,7 @@ absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, con
   p.eval_clips = c.training.eval_clips;
   p.save_dir = c.checkpoint.save_dir;
   p.resume = c.checkpoint.resume;
+  p.overwrite = c.checkpoint.overwrite;
   return p;
 }
 

@@ -86,6 +86,7 @@ struct TrainerParams {
   int64_t eval_clips = 0;
   std::string save_dir;
   std::string resume;
+  bool overwrite = false;  // checkpoint.overwrite
 };
 
 // Checks `config` against the chosen discriminator and lowers it. Errors

@@ -64,15 +64,17 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
   const std::string& dir = p.save_dir;
   const config::LoggingConfig& log = p.config.logging;
   const bool main = t.is_main();
-  Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200, /*append=*/!p.resume.empty(),
-                   /*quiet=*/!main});
+  std::string resumed;
   if (!p.resume.empty()) {
     auto state = LoadCheckpoint(p.resume);
     if (!state.ok()) return state.status();
     auto note = t.LoadState(*state, p.resume);
     if (!note.ok()) return note.status();
-    monitor.Print(*note);
+    resumed = *std::move(note);
   }
+  Monitor monitor({dir, p.max_steps, log.log_every, log.progress_bar, 200,
+                   /*resume_step=*/p.resume.empty() ? -1 : t.step(), /*quiet=*/!main});
+  if (!resumed.empty()) monitor.Print(resumed);
   const int64_t sp = p.config.parallel.sp_size;
   std::string ranks = p.dp_size > 1 ? absl::StrCat(" x ", p.dp_size, " data-parallel ranks") : "";
   if (sp > 1) absl::StrAppend(&ranks, " x ", sp, " sequence-parallel ranks (Ulysses)");
@@ -107,13 +109,23 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     return t.Sync(p.wait_timeout, absl::StrCat("the checkpoint of step ", t.step()));
   };
   if (auto s = evaluate("before"); !s.ok()) return s;
+  // From here a stop signal ends the run cleanly after the current step.
+  parallel::EnableGracefulStop(p.wait_timeout);
   while (t.step() < p.max_steps) {
     auto m = t.Step();
     if (!m.ok()) return m.status();
     if (auto s = monitor.Record(t.step(), *m); !s.ok()) return s;  // NaN: stop, keep the last checkpoint
-    if (t.step() % p.save_every == 0 && t.step() < p.max_steps) {
+    auto signalled = t.AnyRank(parallel::StopSignal() != 0, p.wait_timeout, "agreeing on a stop signal");
+    if (!signalled.ok()) return signalled.status();
+    const bool stop = *signalled && t.step() < p.max_steps;  // at the last step the run ends anyway
+    if ((t.step() % p.save_every == 0 && t.step() < p.max_steps) || stop) {
       if (auto s = save(false, p.keep_last); !s.ok()) return s;
       if (auto s = monitor.WritePlot(); !s.ok()) return s;
+    }
+    if (stop) {
+      return absl::CancelledError(absl::StrCat("stopped by a signal after step ", t.step(), "; saved ",
+                                               CheckpointPath(dir, t.step()), "; continue with --resume ",
+                                               CheckpointPath(dir, t.step())));
     }
   }
   if (auto s = save(false, p.keep_last); !s.ok()) return s;

@@ -73,6 +73,8 @@ class TrainerInterface {
   // Waits at most `timeout` for every rank to reach this point and checks
   // that they hold the same weights.
   virtual absl::Status Sync(std::chrono::milliseconds timeout, const std::string& what) = 0;
+  // Collective: whether `flag` is set on any rank.
+  virtual absl::StatusOr<bool> AnyRank(bool flag, std::chrono::milliseconds timeout, const std::string& what) = 0;
 };
 
 template <class G, class D, class L, class P>
@@ -109,6 +111,9 @@ class Trainer final : public TrainerInterface {
   bool is_main() const override { return parallel_.is_main(); }
   absl::Status Sync(std::chrono::milliseconds timeout, const std::string& what) override {
     return parallel_.Agree(core_.WeightsChecksum(), timeout, what);
+  }
+  absl::StatusOr<bool> AnyRank(bool flag, std::chrono::milliseconds timeout, const std::string& what) override {
+    return parallel_.AnyRank(flag, timeout, what);
   }
   std::string StateSummary() const override { return core_.StateSummary(); }
   // Rank 0 evaluates alone, so its generator restores whole sequences.

@@ -1,6 +1,8 @@
 // Training checkpoints: keep_last rotation (with the EMA files beside them),
 // the bf16 EMA export, format check, and atomic writes that survive a
 // process killed mid-write.
+#include "seedvr/train/checkpoint.h"
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,8 +13,8 @@
 #include <memory>
 #include <string>
 
+#include "seedvr/testing/disk_full.h"
 #include "seedvr/testing/fixtures.h"
-#include "seedvr/train/checkpoint.h"
 
 namespace seedvr::train {
 namespace {
@@ -43,6 +45,31 @@ TEST(Checkpoint, KeepLastBoundsTheFolder) {
   EXPECT_EQ(ema->front().tensor.scalar_type(), at::kBFloat16);
   EXPECT_TRUE(at::equal(ema->front().tensor, at::ones({2}, at::kBFloat16)));
   EXPECT_FALSE(LoadCheckpoint(testing::FixturePath("dit3b_a/weights.pth")).ok());  // not a training checkpoint
+}
+
+// A full disk during a save: a clear error, the earlier checkpoint intact,
+// nothing (not even a temporary) under the new names.
+TEST(Checkpoint, AFullDiskFailsTheSaveAndKeepsEarlierCheckpoints) {
+  std::string dir = testing::TempDir() + "/full";
+  ASSERT_TRUE(SaveCheckpoint(dir, 1, false, State(1, at::full({16}, 1.0f)), 0).ok());
+  absl::Status full;
+  {
+    testing::FileSizeLimit disk(4096);  // room for the small state, not for 4 MB
+    full = SaveCheckpoint(dir, 2, false, State(2, at::zeros({1 << 20})), 0);
+  }
+  ASSERT_FALSE(full.ok());
+  EXPECT_NE(full.message().find(CheckpointPath(dir, 2)), std::string::npos) << full;
+  EXPECT_NE(full.message().find("write failed"), std::string::npos) << full;
+  auto left = ListCheckpoints(dir);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].first, 1);
+  EXPECT_FALSE(std::filesystem::exists(EmaPath(dir, 2)));
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+  auto earlier = LoadCheckpoint(CheckpointPath(dir, 1));
+  ASSERT_TRUE(earlier.ok()) << earlier.status();
+  EXPECT_EQ(std::get<int64_t>(earlier->find("step")->v), 1);
 }
 
 // A process killed while writing a checkpoint leaves the previous one intact

@@ -2,7 +2,8 @@
 // //tools:train: two data-parallel ranks equal one process fed both ranks'
 // clips, two sequence-parallel ranks equal one process on the same clip, a
 // torchrun run resumes bit for bit and continues on another world
-// size, and a killed or hung rank stops every rank with a message naming it.
+// size, a killed or hung rank stops every rank with a message naming it, and
+// a stop signal ends the run after a step with a checkpoint of that step.
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -228,6 +229,62 @@ TEST_F(TorchrunTest, KillingARankStopsEveryRankNamingIt) {
   for (const auto& entry : std::filesystem::directory_iterator(run.dir)) {
     EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
   }
+}
+
+// Every checkpoint in `dir` loads, the newest is of the last logged step, and
+// no temporary is left.
+void ExpectStoppedCleanly(const std::string& dir, const std::string& out) {
+  const std::string jsonl = testing::ReadText(dir + "/train_log.jsonl");
+  const int64_t logged = std::count(jsonl.begin(), jsonl.end(), '\n');
+  auto saved = ListCheckpoints(dir);
+  ASSERT_FALSE(saved.empty()) << out;
+  EXPECT_EQ(saved.back().first, logged) << out;
+  for (const auto& [step, path] : saved) EXPECT_TRUE(LoadCheckpoint(path).ok()) << path;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(entry.path().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+  EXPECT_NE(out.find("continue with --resume " + CheckpointPath(dir, logged)), std::string::npos) << out;
+}
+
+// Ctrl-C on one process: the step finishes, its checkpoint is written, the
+// exit status is SIGINT's (130), and the run continues from it.
+TEST_F(TorchrunTest, SigintFinishesTheStepSavesAndExitsWithItsStatus) {
+  const std::string dir = testing::TempDir() + "/sigint";
+  std::vector<std::string> argv = {"tools/train", "--config", "configs/tiny.yaml"};
+  for (const std::string& o : Overrides(dir, {"training.max_steps=100000", "checkpoint.save_every=1000"})) {
+    argv.insert(argv.end(), {"--set", o});
+  }
+  const pid_t pid = testing::Spawn(argv, {}, dir + ".log");
+  ASSERT_GT(pid, 0);
+  const auto started = std::chrono::steady_clock::now();
+  auto steps = [&] {
+    const std::string jsonl = testing::ReadText(dir + "/train_log.jsonl");
+    return std::count(jsonl.begin(), jsonl.end(), '\n');
+  };
+  while (steps() < 2 && std::chrono::steady_clock::now() - started < std::chrono::seconds(120)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGINT);
+  EXPECT_EQ(testing::WaitExit(pid, std::chrono::seconds(120)), 128 + SIGINT) << testing::ReadText(dir + ".log");
+  ExpectStoppedCleanly(dir, testing::ReadText(dir + ".log"));
+  auto saved = ListCheckpoints(dir);
+  ASSERT_FALSE(saved.empty());
+  const int64_t stopped_at = saved.back().first;
+  const std::string next = "training.max_steps=" + std::to_string(stopped_at + 1);
+  ASSERT_TRUE(Train(Config(dir, {"checkpoint.resume=" + saved.back().second, next})).ok());
+  EXPECT_TRUE(std::filesystem::exists(CheckpointPath(dir, stopped_at + 1)));
+}
+
+// torchrun stopped with SIGTERM passes it to every rank: they agree on the
+// step to stop after, save it together and exit.
+TEST_F(TorchrunTest, SigtermStopsEveryRankAfterTheSameStepWithACheckpoint) {
+  LongRun run = StartLongRun("torchrun_sigterm", {"checkpoint.save_every=1000"});
+  ::kill(run.torchrun, SIGTERM);
+  const int code = testing::WaitExit(run.torchrun, std::chrono::seconds(90));
+  const std::string out = testing::ReadText(run.log);
+  EXPECT_NE(code, 0) << out;
+  EXPECT_NE(code, -1) << "torchrun still ran 90 s after SIGTERM\n" << out;
+  ExpectStoppedCleanly(run.dir, out);
 }
 
 TEST_F(TorchrunTest, AHungRankTimesOutTheOthersNamingIt) {

@@ -1,11 +1,17 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <torch/utils.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <string>
 
+#include "seedvr/testing/disk_full.h"
+#include "seedvr/testing/fixtures.h"
 #include "seedvr/train/adamw.h"
 #include "seedvr/train/ema.h"
 #include "seedvr/train/monitor.h"
@@ -119,6 +125,67 @@ TEST(Monitor, WritesJsonlAndPlotAndStopsOnNaN) {
   std::ifstream html(dir + "/loss_curves.html");
   std::string all((std::istreambuf_iterator<char>(html)), {});
   EXPECT_NE(all.find("<polyline"), std::string::npos);
+}
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Resuming at step 3 of a log the interrupted run wrote up to step 5: steps
+// 4 and 5 go (the resumed run writes them again), nothing repeats.
+TEST(Monitor, ResumeCutsTheLogBackToTheResumedStep) {
+  const std::string dir = testing::TempDir() + "/monitor_resume";
+  {
+    Monitor first({dir, 10, 1, false});
+    for (int64_t step = 1; step <= 5; ++step) ASSERT_TRUE(first.Record(step, {{"g_l1", 0.5}}).ok());
+  }
+  {
+    Monitor resumed({dir, 10, 1, false, 200, /*resume_step=*/3});
+    ASSERT_TRUE(resumed.Record(4, {{"g_l1", 0.25}}).ok());
+  }
+  EXPECT_EQ(ReadAll(dir + "/train_log.jsonl"),
+            "{\"step\":1,\"g_l1\":0.5}\n{\"step\":2,\"g_l1\":0.5}\n{\"step\":3,\"g_l1\":0.5}\n"
+            "{\"step\":4,\"g_l1\":0.25}\n");
+  // Resuming at the log's last step keeps it whole; a new run starts it over.
+  { Monitor at_end({dir, 10, 1, false, 200, /*resume_step=*/4}); }
+  const std::string kept = ReadAll(dir + "/train_log.jsonl");
+  EXPECT_EQ(std::count(kept.begin(), kept.end(), '\n'), 4);
+  { Monitor fresh({dir, 10, 1, false}); }
+  EXPECT_EQ(ReadAll(dir + "/train_log.jsonl"), "");
+}
+
+// A full disk: the log's failed write is reported once (not at every step),
+// training goes on, and recovery is reported.
+TEST(Monitor, AFailedLogWriteWarnsOnceAndTrainingGoesOn) {
+  const std::string dir = testing::TempDir() + "/monitor_full";
+  Monitor m({dir, 10, 100, false});
+  ASSERT_TRUE(m.Record(1, {{"g_l1", 0.5}}).ok());
+  // The terminal goes to a pipe: the size limit would fail a file capturing it.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  std::fflush(stdout);
+  const int saved_stdout = ::dup(STDOUT_FILENO);
+  ::dup2(pipe_fds[1], STDOUT_FILENO);
+  {
+    testing::FileSizeLimit disk(ReadAll(dir + "/train_log.jsonl").size());
+    for (int64_t step = 2; step <= 4; ++step) EXPECT_TRUE(m.Record(step, {{"g_l1", 0.5}}).ok());
+  }
+  ASSERT_TRUE(m.Record(5, {{"g_l1", 0.5}}).ok());
+  std::fflush(stdout);
+  ::dup2(saved_stdout, STDOUT_FILENO);
+  ::close(saved_stdout);
+  ::close(pipe_fds[1]);
+  std::string out;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;) out.append(buffer, n);
+  ::close(pipe_fds[0]);
+  EXPECT_NE(out.find("warning: cannot write " + dir + "/train_log.jsonl at step 2"), std::string::npos) << out;
+  EXPECT_EQ(out.find("at step 3"), std::string::npos) << out;
+  EXPECT_NE(out.find("works again from step 5"), std::string::npos) << out;
+  EXPECT_NE(ReadAll(dir + "/train_log.jsonl").find("{\"step\":5,"), std::string::npos);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/dit/nadit.h"
 #include "seedvr/testing/fixtures.h"
+#include "seedvr/testing/processes.h"
 #include "seedvr/train/checkpoint.h"
 #include "seedvr/train/discriminators.h"
 #include "seedvr/train/dispatch.h"
@@ -213,6 +214,31 @@ TEST_F(TrainerTest, BadInputsFailBeforeTraining) {
   ASSERT_FALSE(parallel.ok());
   EXPECT_NE(parallel.message().find("parallel.sp_size: 4"), std::string::npos) << parallel;
   EXPECT_FALSE(std::filesystem::exists(FinalCheckpointPath(dir)));
+}
+
+// A second run into a save_dir that holds one is refused before any work,
+// leaving the first run's log and checkpoints as they were; --overwrite
+// replaces that run.
+TEST_F(TrainerTest, ASecondRunIntoTheSameSaveDirIsRefusedUnlessOverwritten) {
+  const std::string dir = testing::TempDir() + "/reused";
+  ASSERT_TRUE(Train(Config(dir, {"training.max_steps=2", "checkpoint.save_every=1"})).ok());
+  const std::string log = testing::ReadText(dir + "/train_log.jsonl");
+  auto again = Train(Config(dir, {"training.max_steps=1"}));
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.code(), absl::StatusCode::kFailedPrecondition) << again;
+  EXPECT_NE(again.message().find("--resume " + dir + "/checkpoint_<step>.pth"), std::string::npos) << again;
+  EXPECT_EQ(testing::ReadText(dir + "/train_log.jsonl"), log);
+  EXPECT_EQ(ListCheckpoints(dir).size(), 2u);
+
+  std::vector<std::string> args = {"--config", "configs/tiny.yaml", "--overwrite"};
+  for (const std::string& o : Overrides(dir, {"training.max_steps=1"})) args.insert(args.end(), {"--set", o});
+  auto overwrite = config::ParseTrainCommandLine(args);
+  ASSERT_TRUE(overwrite.ok()) << overwrite.status();
+  EXPECT_TRUE(overwrite->checkpoint.overwrite);
+  ASSERT_TRUE(Train(*overwrite).ok());
+  auto left = ListCheckpoints(dir);
+  ASSERT_EQ(left.size(), 1u);  // step 1 of the new run; the old step 2 is gone
+  EXPECT_EQ(left[0].first, 1);
 }
 
 }  // namespace
