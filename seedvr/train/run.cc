@@ -123,8 +123,8 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
       if (auto s = monitor.WritePlot(); !s.ok()) return s;
     }
     if (stop) {
-      return absl::CancelledError(absl::StrCat("stopped by a signal after step ", t.step(), "; saved ",
-                                               CheckpointPath(dir, t.step()), "; continue with --resume ",
+      return absl::CancelledError(absl::StrCat("stopped by a signal after step ", t.step(),
+                                               " and saved it; continue with --resume ",
                                                CheckpointPath(dir, t.step())));
     }
   }
