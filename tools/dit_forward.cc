@@ -173,6 +173,7 @@ absl::Status Run() {
 }  // namespace seedvr
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("dit_forward");
   absl::SetProgramUsageMessage(
       "Runs the SeedVR2 DiT (3B `dit_v2` or 7B `dit` code path) on one batch.\n\n"
       "  dit_forward --config MODEL.yaml --weights W.pth|W.safetensors \\\n"

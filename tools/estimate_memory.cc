@@ -139,6 +139,7 @@ int Usage(const char* error) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("estimate_memory");
   seedvr::core::EnterUserWorkingDirectory();
   std::vector<std::string> trainer_args;
   int64_t dp = 1, text_tokens = 58;

@@ -90,6 +90,7 @@ std::string Duration(double seconds) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("infer");
   absl::SetProgramUsageMessage(
       "restores videos with a one-step SeedVR2 generator.\n"
       "  infer --video_path FILE|DIR --output_dir DIR --checkpoint CKPT [--config CONFIG]\n"

@@ -40,6 +40,7 @@ constexpr Kind kKinds[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("make_demo_data");
   absl::ParseCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   std::string out = absl::GetFlag(FLAGS_out);

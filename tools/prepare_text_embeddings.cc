@@ -33,6 +33,7 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("prepare_text_embeddings");
   absl::SetProgramUsageMessage(
       "writes the text-embedding file for training and inference.\n"
       "  --config CONFIG --out FILE --pos pos_emb.pt [--neg neg_emb.pt]   import the released embeddings\n"

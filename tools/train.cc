@@ -16,6 +16,7 @@
 #include "seedvr/train/dispatch.h"
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("train");
   seedvr::parallel::InstallStopHandler("train");  // before any thread starts
   seedvr::core::EnterUserWorkingDirectory();
   std::vector<std::string> args(argv + 1, argv + argc);

@@ -254,6 +254,7 @@ absl::Status Decode() {
 }  // namespace seedvr
 
 int main(int argc, char** argv) {
+  seedvr::core::ExitOnUncaughtException("vae");
   absl::SetProgramUsageMessage(
       "Runs the SeedVR causal video VAE.\n\n"
       "  vae run    --config VAE.yaml --weights W --inputs IO.safetensors --output OUT.safetensors\n"

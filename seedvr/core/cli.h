@@ -15,4 +15,11 @@ inline void EnterUserWorkingDirectory() {
   }
 }
 
+// Every tool calls this first. An exception that nothing caught (a
+// c10::Error from ATen on a shape no reader foresaw, std::bad_alloc, a
+// filesystem error), in main or in any thread, then ends the process with the
+// one line "TOOL: error: MESSAGE" on stderr and exit status 1, instead of an
+// abort with a core dump and a C++ backtrace.
+void ExitOnUncaughtException(const char* tool);
+
 }  // namespace seedvr::core

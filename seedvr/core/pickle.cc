@@ -2,12 +2,16 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "seedvr/core/dtype_names.h"
+#include "seedvr/core/tensor_view.h"
 
 namespace seedvr::core {
 namespace {
@@ -69,7 +73,25 @@ class Unpickler {
     stack_.resize(i - 1);
     return items;
   }
-  absl::StatusOr<PyValue> ToValue(const Item& it) const;
+  // Size and nesting of a list, dict or tuple as a tree; `sealed` once it
+  // is part of another value, after which it may not change.
+  struct Extent {
+    int64_t nodes = 1;
+    int depth = 1;
+    bool sealed = false;
+  };
+  static const void* Container(const Item& it) {
+    if (it.kind == Item::kTuple) return it.tuple.get();
+    if (it.kind != Item::kValue) return nullptr;
+    if (const auto* l = std::get_if<std::shared_ptr<PyList>>(&it.value.v)) return l->get();
+    if (const auto* d = std::get_if<std::shared_ptr<PyDict>>(&it.value.v)) return d->get();
+    return nullptr;
+  }
+  // Counts `child` into `parent`, sealing it; errors past the limits.
+  absl::Status Include(Extent& parent, const Item& child);
+  // Charges the copy of a string item against kMaxPickleStringBytes.
+  absl::Status Charge(const Item& it);
+  absl::StatusOr<PyValue> ToValue(const Item& it);
   absl::Status Global(const std::string& module, const std::string& name);
   absl::Status Reduce();
   absl::Status PersistentLoad();
@@ -79,11 +101,35 @@ class Unpickler {
     it.value = std::move(v);
     return it;
   }
-  static Item Tuple(std::vector<Item> items) {
+  // New containers are registered: side tables are keyed by address, which
+  // a freed container's successor may reuse.
+  Item NewList() {
+    auto list = std::make_shared<PyList>();
+    extents_[list.get()] = Extent{};
+    return Value(PyValue{list});
+  }
+  Item NewDict() {
+    auto dict = std::make_shared<PyDict>();
+    extents_[dict.get()] = Extent{};
+    dict_keys_.erase(dict.get());
+    return Value(PyValue{dict});
+  }
+  absl::StatusOr<Item> Tuple(std::vector<Item> items) {
     Item it;
     it.kind = Item::kTuple;
     it.tuple = std::make_shared<std::vector<Item>>(std::move(items));
+    Extent& extent = extents_[it.tuple.get()] = Extent{};
+    tuple_values_.erase(it.tuple.get());
+    for (const Item& e : *it.tuple) {
+      if (absl::Status s = Include(extent, e); !s.ok()) return s;
+    }
     return it;
+  }
+  absl::Status PushTuple(std::vector<Item> items) {
+    auto t = Tuple(std::move(items));
+    if (!t.ok()) return t.status();
+    stack_.push_back(*std::move(t));
+    return absl::OkStatus();
   }
 
   const uint8_t* d_;
@@ -95,20 +141,56 @@ class Unpickler {
   std::vector<Item> stack_;
   std::unordered_map<uint64_t, Item> memo_;
   std::unordered_map<std::string, at::Tensor> storages_;
+  std::unordered_map<const void*, Extent> extents_;
+  std::unordered_map<const void*, PyValue> tuple_values_;  // tuples converted once, so shared ones stay shared
+  // Position of each string key in a dict being built: SETITEMS replaces in
+  // constant time instead of scanning the dict.
+  std::unordered_map<const PyDict*, std::unordered_map<std::string, size_t>> dict_keys_;
+  int64_t ops_ = 0;
+  int64_t string_bytes_ = 0;
 };
 
-absl::StatusOr<PyValue> Unpickler::ToValue(const Item& it) const {
+absl::Status Unpickler::Include(Extent& parent, const Item& child) {
+  Extent c;
+  if (const void* p = Container(child)) {
+    Extent& e = extents_[p];
+    e.sealed = true;
+    c = e;
+  }
+  parent.nodes += c.nodes;  // both at most kMaxPickleNodes: no overflow
+  parent.depth = std::max(parent.depth, c.depth + 1);
+  if (parent.nodes > kMaxPickleNodes) {
+    return Error(absl::StrCat("more than ", kMaxPickleNodes,
+                              " values once shared references are expanded (the limit per file)"));
+  }
+  if (parent.depth > kMaxPickleDepth) {
+    return Error(absl::StrCat("values nested deeper than ", kMaxPickleDepth, " levels (the limit per file)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Unpickler::Charge(const Item& it) {
+  if (it.kind != Item::kValue || !it.value.is_string()) return absl::OkStatus();
+  string_bytes_ += static_cast<int64_t>(std::get<std::string>(it.value.v).size());
+  if (string_bytes_ > kMaxPickleStringBytes) {
+    return Error(absl::StrCat("more than ", kMaxPickleStringBytes, " bytes of strings (the limit per file)"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PyValue> Unpickler::ToValue(const Item& it) {
   switch (it.kind) {
     case Item::kValue:
       return it.value;
     case Item::kTuple: {
+      if (auto done = tuple_values_.find(it.tuple.get()); done != tuple_values_.end()) return done->second;
       auto list = std::make_shared<PyList>();
       for (const Item& e : *it.tuple) {
         auto v = ToValue(e);
         if (!v.ok()) return v.status();
         list->push_back(*std::move(v));
       }
-      return PyValue{list};
+      return tuple_values_[it.tuple.get()] = PyValue{list};
     }
     case Item::kGlobal:
       return Error("global " + it.global + " cannot be used as a value");
@@ -173,7 +255,7 @@ absl::Status Unpickler::Reduce() {
   const std::vector<Item>& a = *args->tuple;
   if (fn->global == "collections.OrderedDict") {
     if (!a.empty()) return Error("OrderedDict with arguments");
-    stack_.push_back(Value(PyValue{std::make_shared<PyDict>()}));
+    stack_.push_back(NewDict());
     return absl::OkStatus();
   }
   if (fn->global == "torch._utils._rebuild_parameter") {
@@ -187,27 +269,33 @@ absl::Status Unpickler::Reduce() {
       return Error("_rebuild_tensor_v2 arguments malformed");
     }
     const at::Tensor& storage = a[0].storage;
-    int64_t offset = std::get<int64_t>(a[1].value.v);
+    const int64_t offset = std::get<int64_t>(a[1].value.v);
     std::vector<int64_t> size, stride;
-    int64_t last = offset;  // largest element index touched
-    bool empty = false;
     for (size_t i = 0; i < a[2].tuple->size(); ++i) {
       const Item& s = (*a[2].tuple)[i];
       const Item& st = (*a[3].tuple)[i];
       if (!s.value.is_int() || !st.value.is_int()) return Error("tensor size/stride is not an integer");
-      int64_t sv = std::get<int64_t>(s.value.v), tv = std::get<int64_t>(st.value.v);
-      if (sv < 0 || tv < 0 || sv > (int64_t{1} << 48) || tv > (int64_t{1} << 48)) {
-        return Error("tensor size/stride out of range");
+      size.push_back(std::get<int64_t>(s.value.v));
+      stride.push_back(std::get<int64_t>(st.value.v));
+      if (size.back() < 0 || stride.back() < 0) return Error("negative tensor size or stride");
+    }
+    if (offset < 0) return Error("negative storage offset");
+    const std::string shape = absl::StrCat("[", absl::StrJoin(size, ", "), "] with strides [",
+                                           absl::StrJoin(stride, ", "), "] at offset ", offset);
+    const std::optional<int64_t> numel = CheckedNumel(size, storage.element_size());
+    if (!numel) return Error("tensor of shape " + shape + ": its size overflows 64 bits");
+    // The largest element index the view touches, computed without overflow.
+    int64_t last = offset;
+    for (size_t i = 0; i < size.size() && *numel > 0; ++i) {
+      int64_t span;
+      if (__builtin_mul_overflow(size[i] - 1, stride[i], &span) || __builtin_add_overflow(last, span, &last)) {
+        return Error("tensor of shape " + shape + ": its extent overflows 64 bits");
       }
-      if (sv == 0) empty = true;
-      if (sv > 0) last += (sv - 1) * tv;
-      size.push_back(sv);
-      stride.push_back(tv);
     }
-    if (offset < 0 || (!empty && last >= storage.numel())) {
-      return Error(absl::StrCat("tensor view exceeds its storage of ", storage.numel(), " elements"));
+    if (*numel > 0 && last >= storage.numel()) {
+      return Error(absl::StrCat("tensor of shape ", shape, " exceeds its storage of ", storage.numel(), " elements"));
     }
-    at::Tensor t = empty ? at::empty(size, storage.options()) : storage.as_strided(size, stride, offset);
+    at::Tensor t = *numel == 0 ? at::empty(size, storage.options()) : storage.as_strided(size, stride, offset);
     stack_.push_back(Value(PyValue{t}));
     return absl::OkStatus();
   }
@@ -216,25 +304,31 @@ absl::Status Unpickler::Reduce() {
 
 absl::Status Unpickler::AddItems(Item& target, std::vector<Item> items, bool pairs) {
   if (target.kind != Item::kValue) return Error("append/setitem target is not a list or dict");
+  const void* container = Container(target);
+  if (container == nullptr) return Error("append/setitem target is not a list or dict");
+  Extent& extent = extents_[container];
+  for (const Item& e : items) {
+    if (absl::Status s = Include(extent, e); !s.ok()) return s;
+  }
+  // Sealed: already part of another value, or of itself (a cycle).
+  if (extent.sealed) return Error("a list or dict changes after it became part of another value");
   if (pairs) {
     if (!target.value.is_dict() || items.size() % 2 != 0) return Error("SETITEM(S) target is not a dict");
     PyDict& dict = *std::get<std::shared_ptr<PyDict>>(target.value.v);
+    auto& keys = dict_keys_[&dict];
     for (size_t i = 0; i < items.size(); i += 2) {
       auto k = ToValue(items[i]);
       if (!k.ok()) return k.status();
       auto v = ToValue(items[i + 1]);
       if (!v.ok()) return v.status();
-      bool replaced = false;
       if (k->is_string()) {
-        for (auto& [ek, ev] : dict) {
-          if (ek.is_string() && std::get<std::string>(ek.v) == std::get<std::string>(k->v)) {
-            ev = *v;
-            replaced = true;
-            break;
-          }
+        auto [at, added] = keys.emplace(std::get<std::string>(k->v), dict.size());
+        if (!added) {
+          dict[at->second].second = *std::move(v);
+          continue;
         }
       }
-      if (!replaced) dict.emplace_back(*std::move(k), *std::move(v));
+      dict.emplace_back(*std::move(k), *std::move(v));
     }
     return absl::OkStatus();
   }
@@ -251,6 +345,9 @@ absl::Status Unpickler::AddItems(Item& target, std::vector<Item> items, bool pai
 absl::StatusOr<PyValue> Unpickler::Run() {
   while (p_ < n_) {
     op_pos_ = p_;
+    if (++ops_ > kMaxPickleOps) {
+      return Error(absl::StrCat("more than ", kMaxPickleOps, " pickle opcodes (the limit per file)"));
+    }
     const uint8_t op = d_[p_++];
     absl::Status st;
     switch (op) {
@@ -285,6 +382,7 @@ absl::StatusOr<PyValue> Unpickler::Run() {
       case '2':
         if (stack_.empty()) return Error("DUP on an empty stack");
         stack_.push_back(stack_.back());
+        st = Charge(stack_.back());
         break;
       case 'N':
         stack_.push_back(Value(PyValue{}));
@@ -337,21 +435,22 @@ absl::StatusOr<PyValue> Unpickler::Run() {
         auto s = Bytes(len);
         if (!s.ok()) return s.status();
         stack_.push_back(Value(PyValue{*std::move(s)}));
+        st = Charge(stack_.back());
         break;
       }
       case '}':
-        stack_.push_back(Value(PyValue{std::make_shared<PyDict>()}));
+        stack_.push_back(NewDict());
         break;
       case ']':
-        stack_.push_back(Value(PyValue{std::make_shared<PyList>()}));
+        stack_.push_back(NewList());
         break;
       case ')':
-        stack_.push_back(Tuple({}));
+        st = PushTuple({});
         break;
       case 't': {
         auto items = PopMark();
         if (!items.ok()) return items.status();
-        stack_.push_back(Tuple(*std::move(items)));
+        st = PushTuple(*std::move(items));
         break;
       }
       case 0x85: case 0x86: case 0x87: {
@@ -363,13 +462,13 @@ absl::StatusOr<PyValue> Unpickler::Run() {
           items.push_back(std::move(stack_[i]));
         }
         stack_.resize(stack_.size() - k);
-        stack_.push_back(Tuple(std::move(items)));
+        st = PushTuple(std::move(items));
         break;
       }
       case 'l': case 'd': {
         auto items = PopMark();
         if (!items.ok()) return items.status();
-        Item target = op == 'l' ? Value(PyValue{std::make_shared<PyList>()}) : Value(PyValue{std::make_shared<PyDict>()});
+        Item target = op == 'l' ? NewList() : NewDict();
         st = AddItems(target, *std::move(items), op == 'd');
         stack_.push_back(std::move(target));
         break;
@@ -425,6 +524,7 @@ absl::StatusOr<PyValue> Unpickler::Run() {
         if (idx == UINT64_MAX) return Error("truncated");
         if (stack_.empty() || stack_.back().kind == Item::kMark) return Error("memo of nothing");
         memo_[idx] = stack_.back();
+        st = Charge(stack_.back());
         break;
       }
       case 'h': case 'j': {
@@ -433,6 +533,7 @@ absl::StatusOr<PyValue> Unpickler::Run() {
         auto it = memo_.find(Le(w));
         if (it == memo_.end()) return Error("memo key not found");
         stack_.push_back(it->second);
+        st = Charge(stack_.back());
         break;
       }
       default:

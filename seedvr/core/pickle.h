@@ -4,7 +4,9 @@
 // globals: collections.OrderedDict, torch._utils._rebuild_tensor_v2,
 // torch._utils._rebuild_parameter and the torch.*Storage classes. Any other
 // global, and any opcode that would call arbitrary code (NEWOBJ, INST, OBJ,
-// EXT*), is refused with an error naming it and its byte offset.
+// EXT*), is refused with an error naming it and its byte offset. A list or
+// dict may be shared (memo) once complete, but not changed after it was put
+// into another value, so the result has no cycles.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -18,6 +20,21 @@
 #include "seedvr/core/tensor_file.h"
 
 namespace seedvr::core {
+
+// Bounds on one pickle, far above what checkpoints need (a training
+// checkpoint of a 7B model runs about 20 opcodes per tensor and nests under 10
+// levels): a hostile file fails fast, with an error naming the file and the
+// limit, instead of exhausting memory, time or the stack.
+// Opcodes executed; each creates at most one value, so this bounds memory.
+inline constexpr int64_t kMaxPickleOps = int64_t{1} << 22;
+// Values in the result counted as a tree: a list, dict or tuple reached twice
+// through the memo counts twice, so a graph that expands exponentially fails.
+inline constexpr int64_t kMaxPickleNodes = int64_t{1} << 22;
+// Bytes of strings copied (pushed, duplicated, memoized or fetched).
+inline constexpr int64_t kMaxPickleStringBytes = int64_t{1} << 28;
+// Nesting of lists, dicts and tuples; Python's own pickler cannot write
+// deeper than its recursion limit of about 1000.
+inline constexpr int kMaxPickleDepth = 1000;
 
 // Resolves a persistent id ('storage', <Type>Storage, key, location, numel)
 // to a flat tensor of `numel` elements of `dtype`.

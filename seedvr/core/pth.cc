@@ -18,7 +18,8 @@ const PyValue* PyValue::find(const std::string& key) const {
   return nullptr;
 }
 
-absl::StatusOr<PyValue> ReadPth(const std::string& path) {
+absl::StatusOr<PyValue> ReadPth(const std::string& path, TensorMemory memory) {
+  if (auto checked = CheckInputFile(path, "checkpoint"); !checked.ok()) return checked.status();
   auto file = MappedFile::Open(path);
   if (!file.ok()) return file.status();
   auto zip = ZipReader::Open(*file);
@@ -27,30 +28,49 @@ absl::StatusOr<PyValue> ReadPth(const std::string& path) {
                         absl::StrCat(zip.status().message(),
                                      " (legacy non-zip torch.save files are not supported)"));
   }
-  // Records live under one top folder named after the saved file's stem.
-  std::string prefix;
+  // torch.load's rules: records live under the top folder of the first
+  // entry, every entry does, and a version record is among them.
+  const std::string& first = zip->first_name();
+  const std::string prefix = first.find('/') == std::string::npos ? "" : first.substr(0, first.find('/') + 1);
+  auto pkl = zip->Find(prefix + "data.pkl");
+  if (prefix.empty() || !pkl.ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": no <name>/data.pkl entry beside its first entry '", first,
+                                            "'; not a PyTorch checkpoint"));
+  }
   for (const auto& [name, entry] : zip->entries()) {
-    if (absl::EndsWith(name, "/data.pkl") && name.find('/') == name.size() - 9) {
-      prefix = name.substr(0, name.size() - 8);
-      break;
+    if (!absl::StartsWith(name, prefix)) {
+      return absl::DataLossError(absl::StrCat(path, ": entry '", name, "' lies outside the archive's folder '", prefix,
+                                              "' (torch.load refuses such files)"));
     }
   }
-  if (prefix.empty()) return absl::DataLossError(absl::StrCat(path, ": no <name>/data.pkl entry; not a PyTorch checkpoint"));
+  if (!zip->Find(prefix + "version").ok() && !zip->Find(prefix + ".data/version").ok()) {
+    return absl::DataLossError(absl::StrCat(path, ": no ", prefix, "version entry (torch.load refuses such files)"));
+  }
   if (auto order = zip->Find(prefix + "byteorder"); order.ok()) {
     std::string value(reinterpret_cast<const char*>((*file)->data() + order->offset), order->size);
     if (value != "little") return absl::UnimplementedError(absl::StrCat(path, ": byte order '", value, "' is not supported"));
   }
-  auto pkl = zip->Find(prefix + "data.pkl");
   const std::shared_ptr<MappedFile>& mapped = *file;
+  // Storages of a saved file are disjoint records, so together they hold no
+  // more than the file: a bound on what entries aliasing one another's bytes
+  // could make a copying read allocate.
+  uint64_t storage_bytes = 0;
   StorageLoader loader = [&](const std::string& key, c10::ScalarType dtype, int64_t numel) -> absl::StatusOr<at::Tensor> {
     if (key.find('/') != std::string::npos) return absl::InvalidArgumentError(absl::StrCat(path, ": bad storage key ", key));
     auto rec = zip->Find(prefix + "data/" + key);
     if (!rec.ok()) return rec.status();
-    const uint64_t need = static_cast<uint64_t>(numel) * c10::elementSize(dtype);
-    if (static_cast<uint64_t>(numel) > (uint64_t{1} << 60) / 8 || need > rec->size) {
-      return absl::DataLossError(absl::StrCat(path, ": storage ", key, " holds ", rec->size, " bytes, needs ", need));
+    const std::optional<int64_t> checked = CheckedNumel({numel}, static_cast<int64_t>(c10::elementSize(dtype)));
+    const uint64_t need = checked ? static_cast<uint64_t>(numel) * c10::elementSize(dtype) : UINT64_MAX;
+    if (need > rec->size) {
+      return absl::DataLossError(absl::StrCat(path, ": storage ", key, " holds ", rec->size, " bytes, needs ", numel,
+                                              " elements of ", c10::elementSize(dtype), " bytes"));
     }
-    return ViewMapped(mapped, mapped->data() + rec->offset, {numel}, dtype);
+    storage_bytes += need;
+    if (storage_bytes > mapped->size()) {
+      return absl::DataLossError(absl::StrCat(path, ": its storages add up to more bytes than the file holds (",
+                                              mapped->size(), "); records overlap"));
+    }
+    return TensorFromFile(mapped, mapped->data() + rec->offset, {numel}, dtype, memory);
   };
   return Unpickle(mapped->data() + pkl->offset, pkl->size, loader, path);
 }
@@ -92,23 +112,6 @@ PyValue FromTensorList(const TensorList& tensors) {
   auto dict = std::make_shared<PyDict>();
   for (const NamedTensor& t : tensors) dict->emplace_back(PyValue{t.name}, PyValue{t.tensor});
   return PyValue{dict};
-}
-
-absl::StatusOr<TensorList> ReadStateDict(const std::string& path, const std::string& subkey) {
-  auto file = MappedFile::Open(path);
-  if (!file.ok()) return file.status();
-  // A zip archive starts with "PK"; safetensors with its header length.
-  const bool is_zip = (*file)->size() >= 2 && (*file)->data()[0] == 'P' && (*file)->data()[1] == 'K';
-  if (!is_zip) {
-    if (!subkey.empty()) return absl::InvalidArgumentError(absl::StrCat(path, " is a safetensors file; it has no entry '", subkey, "'"));
-    return ReadSafetensors(path);
-  }
-  auto value = ReadPth(path);
-  if (!value.ok()) return value.status();
-  if (subkey.empty()) return ToTensorList(*value, path);
-  const PyValue* sub = value->find(subkey);
-  if (sub == nullptr) return absl::NotFoundError(absl::StrCat(path, " has no entry '", subkey, "'"));
-  return ToTensorList(*sub, absl::StrCat(path, "['", subkey, "']"));
 }
 
 }  // namespace seedvr::core

@@ -93,7 +93,8 @@ absl::Status LoadStateDictStrict(torch::nn::Module& module, const TensorList& we
 
 absl::Status LoadStateDictFile(torch::nn::Module& module, const std::string& path,
                                const StrictLoadOptions& options) {
-  auto weights = ReadStateDict(path);
+  // Views: every value is copied into the module before returning.
+  auto weights = ReadStateDict(path, TensorMemory::kView);
   if (!weights.ok()) return weights.status();
   auto status = LoadStateDictStrict(module, *weights, options);
   if (!status.ok()) return absl::Status(status.code(), absl::StrCat(path, ": ", status.message()));

@@ -29,7 +29,9 @@ struct StrictLoadOptions {
 absl::Status LoadStateDictStrict(torch::nn::Module& module, const TensorList& weights,
                                  const StrictLoadOptions& options);
 
-// Reads `path` (.pth or .safetensors, by content) and loads it; errors name the file.
+// Reads `path` with ReadStateDict (.pth or .safetensors, by content;
+// "FILE:ENTRY" picks an entry; wrappers and prefixes of other trainers are
+// removed) and loads it; errors name the file.
 absl::Status LoadStateDictFile(torch::nn::Module& module, const std::string& path,
                                const StrictLoadOptions& options = {});
 

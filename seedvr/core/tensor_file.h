@@ -1,11 +1,22 @@
 // Reading and writing named tensors: safetensors and PyTorch `.pth` zip
 // checkpoints.
 //
-// Both readers memory-map the file and hand out tensors that view the mapping
-// (copy-on-write), so a 13 GB checkpoint is never held in memory twice. The
-// `.pth` reader interprets a safe subset of pickle: it builds dicts, lists,
-// tuples, scalars, strings and tensors, and refuses any other global with an
-// error naming it; nothing is ever executed.
+// Both readers memory-map the file. By default every tensor they return is
+// copied out of the mapping, so a file rewritten or truncated later (a text
+// embedding regenerated during training) cannot kill the process with SIGBUS;
+// callers that copy the values into a model before returning ask for views
+// (TensorMemory::kView), so a 13 GB checkpoint is never held in memory twice.
+// The `.pth` reader interprets a safe subset of pickle: it builds dicts,
+// lists, tuples, scalars, strings and tensors, and refuses any other global
+// with an error naming it; nothing is ever executed.
+//
+// Hostile files are errors naming the file, never crashes: sizes and strides
+// are checked with overflow-free arithmetic, a pickle's work, expanded size and
+// nesting are bounded (pickle.h), a safetensors header is at most 100 MB and
+// nested at most kMaxHeaderDepth, and where PyTorch or the safetensors library
+// refuse a file so do these readers (overlapping or gapped safetensors data);
+// where they accept, these read the same values (the first of two zip entries
+// of one name, as torch.load does).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -48,12 +59,32 @@ struct PyValue {
   const PyValue* find(const std::string& key) const;
 };
 
+// Where the tensors a reader returns keep their bytes.
+enum class TensorMemory {
+  // Memory of their own: safe to keep for as long as the caller likes.
+  kCopy,
+  // Views of the file's private mapping (misaligned data is still copied).
+  // Only for callers that copy every value out before they return: a file
+  // truncated or rewritten in place while a view lives raises SIGBUS.
+  kView,
+};
+
 // safetensors ---------------------------------------------------------------
 
+// A header larger than this is refused, as the safetensors library does.
+inline constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// JSON nesting allowed in a header (a valid one nests 3 deep; serde_json,
+// which the safetensors library parses with, stops at 128).
+inline constexpr int kMaxHeaderDepth = 128;
+
 // Reads every tensor (F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL;
-// F8_E4M3 is upcast to F32 on read). `metadata` receives `__metadata__`.
-absl::StatusOr<TensorList> ReadSafetensors(
-    const std::string& path, std::map<std::string, std::string>* metadata = nullptr);
+// F8_E4M3 is upcast to F32 on read), in the order of their data in the file.
+// `metadata` receives `__metadata__`. As the safetensors library requires,
+// the tensors' data ranges must tile the data section exactly (no overlap, no
+// gap, nothing after the last); DataLoss otherwise, naming the tensor.
+absl::StatusOr<TensorList> ReadSafetensors(const std::string& path,
+                                           std::map<std::string, std::string>* metadata = nullptr,
+                                           TensorMemory memory = TensorMemory::kCopy);
 
 // Writes contiguous little-endian data with a JSON header; atomic (temporary
 // file + rename).
@@ -62,8 +93,11 @@ absl::Status WriteSafetensors(const std::string& path, const TensorList& tensors
 
 // PyTorch `.pth` ------------------------------------------------------------
 
-// Reads the pickled object of a `torch.save` zip archive.
-absl::StatusOr<PyValue> ReadPth(const std::string& path);
+// Reads the pickled object of a `torch.save` zip archive. As torch.load does,
+// records are looked up under the top folder of the archive's first entry,
+// an entry outside it or a missing version record is DataLoss, and of two
+// entries of one name the first is read.
+absl::StatusOr<PyValue> ReadPth(const std::string& path, TensorMemory memory = TensorMemory::kCopy);
 
 // Writes `value` so that Python's `torch.load` (weights_only too) reads it
 // back: dicts (as plain dicts, or OrderedDicts when `ordered` is set on
@@ -72,13 +106,23 @@ absl::Status WritePth(const std::string& path, const PyValue& value);
 
 // Convenience -----------------------------------------------------------------
 
-// Reads a flat state dict from `.safetensors` or `.pth` (by content, not
-// extension). For `.pth` files holding nested dicts, `subkey` picks one entry
-// (for example "ema" in a training checkpoint); empty means the top level,
-// where a dict with a single "state_dict"/"model" entry of tensors is not
-// unwrapped silently: name it.
-absl::StatusOr<TensorList> ReadStateDict(const std::string& path,
-                                         const std::string& subkey = "");
+// Reads the weights of one model, as other trainers save them, from `spec`:
+// "FILE" or "FILE:ENTRY" (FILE itself when a file of that full name exists,
+// else split at the last ':'). FILE is `.safetensors` or `.pth`, by content.
+//  - ENTRY picks one entry of a `.pth` dict (for example "ema" of a seedvr
+//    training checkpoint).
+//  - Without ENTRY, a dict of tensors is the state dict; a dict whose only
+//    dict of tensors sits under one of kStateDictEntries (beside non-tensor
+//    values such as a step counter) is unwrapped. A file holding several dicts
+//    of tensors, or one under another name, is InvalidArgument listing them
+//    and how to choose ("FILE:ENTRY").
+//  - Then the prefixes `_orig_mod.` (torch.compile) and `module.` (DDP,
+//    DataParallel) are removed, each only when every key carries it.
+// What was unwrapped or removed is logged as one line on stderr.
+absl::StatusOr<TensorList> ReadStateDict(const std::string& spec, TensorMemory memory = TensorMemory::kCopy);
+
+// Entries that ReadStateDict unwraps without being told.
+inline constexpr const char* kStateDictEntries[] = {"state_dict", "params_ema", "params", "model", "ema", "module"};
 
 // Turns a dict of tensors into a TensorList; non-tensor entries are an error
 // naming the key.

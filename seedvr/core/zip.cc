@@ -125,7 +125,9 @@ absl::StatusOr<ZipReader> ZipReader::Open(std::shared_ptr<MappedFile> file) {
     }
     uint64_t data = local + 30 + Le(d + local + 26, 2) + Le(d + local + 28, 2);
     if (data > n || usize > n - data) return Corrupt(path, "entry data out of bounds: " + name);
-    reader.entries_[name] = Entry{data, usize};
+    // Of two entries of one name the first counts, as in torch.load.
+    reader.entries_.emplace(name, Entry{data, usize});
+    if (i == 0) reader.first_name_ = name;
     p += 46 + name_len + extra_len + comment_len;
   }
   return reader;

@@ -22,10 +22,13 @@ class ZipReader {
   };
 
   // Parses the central directory; every entry is bounds-checked against the
-  // file, and compressed entries are refused.
+  // file, and compressed entries are refused. Of entries sharing a name the
+  // first in the central directory is kept, as PyTorch's reader does.
   static absl::StatusOr<ZipReader> Open(std::shared_ptr<MappedFile> file);
 
   const std::map<std::string, Entry>& entries() const { return entries_; }
+  // Name of the first entry in the central directory ("" when there is none).
+  const std::string& first_name() const { return first_name_; }
   // The entry's bytes, or NotFound naming the entry and the file.
   absl::StatusOr<Entry> Find(const std::string& name) const;
   const std::shared_ptr<MappedFile>& file() const { return file_; }
@@ -33,6 +36,7 @@ class ZipReader {
  private:
   std::shared_ptr<MappedFile> file_;
   std::map<std::string, Entry> entries_;
+  std::string first_name_;
 };
 
 class ZipWriter {

@@ -374,8 +374,8 @@ std::string PartialPath(const std::string& output) {
 absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions& o) {
   if (absl::Status s = CheckOptions(o); !s.ok()) return s;
   // A training checkpoint carries its config and EMA weights; a released
-  // model needs --config.
-  auto raw = core::ReadPth(o.checkpoint);
+  // model needs --config. Views: the weights are copied into the models below.
+  auto raw = core::ReadPth(o.checkpoint, core::TensorMemory::kView);
   const bool training = raw.ok() && raw->find("format") != nullptr;
   absl::StatusOr<config::TrainConfig> config = absl::InvalidArgumentError("");
   if (!o.config.empty()) {
@@ -397,8 +397,8 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   c.model.compute_dtype = *bf16 ? "bfloat16" : "float32";
   const at::ScalarType vae_dtype = *bf16 && device->is_cuda() ? at::kBFloat16 : at::kFloat;
 
-  auto weights =
-      training ? core::ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']") : core::ReadStateDict(o.checkpoint);
+  auto weights = training ? core::ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']")
+                          : core::ReadStateDict(o.checkpoint, core::TensorMemory::kView);
   if (!weights.ok()) return weights.status();
   dit::NaDiT model(c.model);
   if (auto s = dit::LoadDiTWeights(*model, *weights); !s.ok()) {

@@ -66,7 +66,7 @@ absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool fina
 }
 
 absl::StatusOr<core::PyValue> LoadCheckpoint(const std::string& path) {
-  auto value = core::ReadPth(path);
+  auto value = core::ReadPth(path, core::TensorMemory::kView);
   if (!value.ok()) return value.status();
   const core::PyValue* format = value->find("format");
   if (format == nullptr || !format->is_string() || std::get<std::string>(format->v) != kCheckpointFormat) {

@@ -47,7 +47,8 @@ absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool fina
 // Numbered checkpoints in save_dir, by step ascending.
 std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& save_dir);
 
-// Reads a training checkpoint and checks its format tag.
+// Reads a training checkpoint and checks its format tag. Its tensors view the
+// file (nothing is held twice): copy them out before the file may change.
 absl::StatusOr<core::PyValue> LoadCheckpoint(const std::string& path);
 
 }  // namespace seedvr::train

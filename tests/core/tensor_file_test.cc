@@ -98,7 +98,7 @@ TEST(Pth, RoundTripsNestedCheckpoint) {
 
   auto read = ReadPth(path);
   ASSERT_TRUE(read.ok()) << read.status();
-  auto model = ReadStateDict(path, "model");
+  auto model = ReadStateDict(path + ":model");
   ASSERT_TRUE(model.ok()) << model.status();
   ExpectSame(AllDTypes(), *model);
   EXPECT_EQ(std::get<int64_t>(read->find("step")->v), 10000);
@@ -110,7 +110,7 @@ TEST(Pth, RoundTripsNestedCheckpoint) {
   const auto& l = *std::get<std::shared_ptr<PyList>>(read->find("list")->v);
   ASSERT_EQ(l.size(), 3u);
   EXPECT_EQ(std::get<std::string>(l[1].v), "two");
-  EXPECT_FALSE(ReadStateDict(path, "missing").ok());
+  EXPECT_FALSE(ReadStateDict(path + ":missing").ok());
 }
 
 TEST(Fixtures, PthAndSafetensorsHoldTheSameTensors) {

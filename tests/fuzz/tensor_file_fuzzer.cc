@@ -24,8 +24,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (st.ok()) {
     for (const auto& t : *st) (void)t.tensor.sum();  // touch every byte a tensor views
   }
-  auto pth = seedvr::core::ReadPth(path);
+  auto pth = seedvr::core::ReadPth(path, seedvr::core::TensorMemory::kView);
   if (pth.ok()) (void)seedvr::core::ToTensorList(*pth, path);
+  // The unwrapping every weights flag goes through.
+  (void)seedvr::core::ReadStateDict(path);
   return 0;
 }
 
