@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "seedvr/config/model_fields.h"
+#include "seedvr/core/io.h"
 
 namespace seedvr::config {
 namespace internal {
@@ -92,6 +93,9 @@ namespace {
 
 template <class C, class F, class V>
 absl::StatusOr<C> LoadFlat(const std::string& path, F fields, V validate) {
+  // The same limit as a training config (config.cc).
+  absl::StatusOr<uint64_t> size = core::CheckInputFile(path, "config file", uint64_t{16} << 20);
+  if (!size.ok()) return size.status();
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);
