@@ -309,6 +309,18 @@ absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path, const std::
   return ParseTrainConfig(ss.str(), overrides, path);
 }
 
+absl::Status CheckInputPaths(const TrainConfig& c) {
+  for (const auto& [key, path] : {std::pair{"training.dit_checkpoint", &c.training.dit_checkpoint},
+                                  std::pair{"training.vae_checkpoint", &c.training.vae_checkpoint},
+                                  std::pair{"training.text_embeddings", &c.training.text_embeddings},
+                                  std::pair{"discriminator.checkpoint", &c.discriminator.checkpoint},
+                                  std::pair{"checkpoint.resume", &c.checkpoint.resume}}) {
+    if (path->empty()) continue;
+    if (absl::StatusOr<uint64_t> size = core::CheckInputFile(*path, key); !size.ok()) return size.status();
+  }
+  return absl::OkStatus();
+}
+
 namespace {
 
 struct FlagSpec {

@@ -217,6 +217,9 @@ TEST(Config, SizesAreBounded) {
   // Each side fits, the clip does not.
   ExpectError(ParseTrainConfig("data:\n  crop_size: [16384, 16384]\n  num_frames: 33\n"),
               {"data.num_frames", "pixels per clip", "33"});
+  // Model sizes too: a typo is refused by key before a layer is allocated.
+  ExpectError(ParseTrainConfig("model:\n  num_layers: 1000000\n"), {"model.num_layers", "1000000"});
+  ExpectError(ParseTrainConfig("vae:\n  block_out_channels: [128, 100000000]\n"), {"vae.block_out_channels", "at [1]"});
   auto uhd = ParseTrainConfig("data:\n  crop_size: [2160, 3840]\n  num_frames: 121\n");
   EXPECT_TRUE(uhd.ok()) << uhd.status();
   auto long_clip = ParseTrainConfig("data:\n  crop_size: [256, 256]\n  num_frames: 4097\n");
@@ -271,6 +274,31 @@ TEST(Config, ComplexKeyIsRefused) {
   const std::string path = testing::TempDir() + "/complex.yaml";
   std::ofstream(path) << "code_path: dit_v2\n? [heads]\n: 4\n";
   EXPECT_FALSE(LoadDiTConfigFile(path).ok());
+}
+
+// Issue 18, kind 12: the files a config names pass the same check as the
+// config itself before training reads them, naming the key.
+TEST(Config, PathsInTheConfigAreCheckedBeforeReading) {
+  const std::string dir = testing::TempDir() + "/paths";
+  std::filesystem::create_directories(dir);
+  const std::string fifo = dir + "/text.fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  std::ofstream(dir + "/weights.pth") << "x";
+  auto with = [](std::initializer_list<std::string> overrides) {
+    auto c = ParseTrainConfig("", overrides);
+    EXPECT_TRUE(c.ok()) << c.status();
+    return c.ok() ? CheckInputPaths(*c) : c.status();
+  };
+  auto expect = [](const absl::Status& s, std::initializer_list<std::string> fragments) {
+    ASSERT_FALSE(s.ok());
+    for (const std::string& f : fragments) EXPECT_NE(s.message().find(f), std::string::npos) << f << " in " << s;
+  };
+  expect(with({"training.text_embeddings=" + fifo}), {"training.text_embeddings", fifo, "not a regular file"});
+  expect(with({"training.dit_checkpoint=" + dir}), {"training.dit_checkpoint", "not a regular file"});
+  expect(with({"checkpoint.resume=" + dir + "/checkpoint_9.pth"}), {"checkpoint.resume", "checkpoint_9.pth"});
+  expect(with({"discriminator.type=dit", "discriminator.checkpoint=" + fifo}), {"discriminator.checkpoint"});
+  EXPECT_TRUE(with({"training.vae_checkpoint=" + dir + "/weights.pth", "training.dit_checkpoint="}).ok());
 }
 
 TEST(Config, DumpReparsesToTheSameConfig) {
