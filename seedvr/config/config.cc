@@ -16,6 +16,14 @@ namespace seedvr::config {
 namespace internal {
 namespace {
 
+// Frame sides (crops, the restoration frame) up to 16K, and at most 2^32
+// pixels per clip (4K x 500 frames): generous for any real training, small
+// enough that sizes never overflow and a typo (1e9) is refused up front.
+constexpr int64_t kMaxSide = 16384;
+constexpr int64_t kMaxClipPixels = int64_t{1} << 32;
+// Loss weights: the recipe's largest is 1000 (aR1, aR2).
+constexpr double kMaxLossWeight = 1e6;
+
 Check<std::vector<double>> KernelWeights() {
   return [](const std::vector<double>& w) -> std::optional<std::string> {
     if (data::ValidKernelWeights(w)) return std::nullopt;
@@ -23,63 +31,68 @@ Check<std::vector<double>> KernelWeights() {
   };
 }
 
-// A kernel shape exponent range: lo > 0 (beta <= 0 is no kernel).
-Check<data::Range> PositiveRange() {
-  return [](const data::Range& r) -> std::optional<std::string> {
-    if (r.lo > 0) return std::nullopt;
-    return "a range [lo, hi] with 0 < lo <= hi";
+Check<std::vector<double>> ResizeWeights() {
+  return [](const std::vector<double>& w) -> std::optional<std::string> {
+    if (data::ValidWeights(w, 3)) return std::nullopt;
+    return "3 non-negative weights (up, down, keep), not all zero";
   };
 }
 
+// Bounds a real degradation recipe stays far inside (Real-ESRGAN: sigmas up
+// to 3, kernels up to 21, resize factors up to 1.5); beyond them a value is a
+// typo that would exhaust memory or time, not a stronger degradation.
 template <class V>
 void DegradationFields(V& v, data::DegradationConfig& c) {
-  v("scale", c.scale, AtLeast(1));
+  v("scale", c.scale, InRange(1, 16));
   v("drift", c.drift, InRange(0.0, 1.0));
-  v("blur_sigma", c.blur_sigma);
+  v("blur_sigma", c.blur_sigma, RangeIn(0, 100, /*open_min=*/true));
   v("blur_kernel_prob", c.blur_kernel_prob, KernelWeights());
   // Retired (blur_kernel_prob holds the anisotropic share now); still in the
   // configs that older checkpoints store, so it is read and dropped.
   v.Ignore("blur_aniso_prob");
-  v("betag_range", c.betag_range, PositiveRange());
-  v("betap_range", c.betap_range, PositiveRange());
+  v("betag_range", c.betag_range, RangeIn(0, 100, true));
+  v("betap_range", c.betap_range, RangeIn(0, 100, true));
   v("blur_sinc_prob", c.blur_sinc_prob, InRange(0.0, 1.0));
-  v("blur_kernel_size", c.blur_kernel_size);
-  v("resize_scale", c.resize_scale);
-  v("resize_prob", c.resize_prob);
+  v("blur_kernel_size", c.blur_kernel_size, Each(InRange(1, 255), /*non_empty=*/true));
+  v("resize_scale", c.resize_scale, RangeIn(0, 8, true));
+  v("resize_prob", c.resize_prob, ResizeWeights());
   v("gaussian_noise_prob", c.gaussian_noise_prob, InRange(0.0, 1.0));
-  v("noise_sigma", c.noise_sigma);
-  v("poisson_scale", c.poisson_scale);
+  v("noise_sigma", c.noise_sigma, RangeIn(0, 255));
+  v("poisson_scale", c.poisson_scale, RangeIn(0, 100));
   v("gray_noise_prob", c.gray_noise_prob, InRange(0.0, 1.0));
-  v("jpeg_quality", c.jpeg_quality);
+  v("jpeg_quality", c.jpeg_quality, RangeIn(1, 100));
   v("second_blur_prob", c.second_blur_prob, InRange(0.0, 1.0));
-  v("blur_sigma2", c.blur_sigma2);
+  v("blur_sigma2", c.blur_sigma2, RangeIn(0, 100, true));
   v("blur_kernel_prob2", c.blur_kernel_prob2, KernelWeights());
-  v("betag_range2", c.betag_range2, PositiveRange());
-  v("betap_range2", c.betap_range2, PositiveRange());
+  v("betag_range2", c.betag_range2, RangeIn(0, 100, true));
+  v("betap_range2", c.betap_range2, RangeIn(0, 100, true));
   v("blur_sinc_prob2", c.blur_sinc_prob2, InRange(0.0, 1.0));
-  v("resize_scale2", c.resize_scale2);
-  v("resize_prob2", c.resize_prob2);
+  v("resize_scale2", c.resize_scale2, RangeIn(0, 8, true));
+  v("resize_prob2", c.resize_prob2, ResizeWeights());
   v("gaussian_noise_prob2", c.gaussian_noise_prob2, InRange(0.0, 1.0));
-  v("noise_sigma2", c.noise_sigma2);
-  v("poisson_scale2", c.poisson_scale2);
+  v("noise_sigma2", c.noise_sigma2, RangeIn(0, 255));
+  v("poisson_scale2", c.poisson_scale2, RangeIn(0, 100));
   v("gray_noise_prob2", c.gray_noise_prob2, InRange(0.0, 1.0));
-  v("jpeg_quality2", c.jpeg_quality2);
+  v("jpeg_quality2", c.jpeg_quality2, RangeIn(1, 100));
   v("final_sinc_prob", c.final_sinc_prob, InRange(0.0, 1.0));
   v("codec_prob", c.codec_prob, InRange(0.0, 1.0));
-  v("codecs", c.codecs);
-  v("x264_crf", c.x264_crf);
-  v("bitrate", c.bitrate);
-  v("mpeg4_qscale", c.mpeg4_qscale);
-  v("x264_preset", c.x264_preset);
+  // Checked here, so that a misspelt mode stops the start, not a clip.
+  v("codecs", c.codecs,
+    Each(OneOf(std::vector<std::string>(std::begin(data::kCodecModes), std::end(data::kCodecModes)))));
+  v("x264_crf", c.x264_crf, RangeIn(0, 51));
+  v("bitrate", c.bitrate, RangeIn(1e3, 1e9));
+  v("mpeg4_qscale", c.mpeg4_qscale, RangeIn(1, 31));
+  v("x264_preset", c.x264_preset,
+    OneOf({"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}));
   v("codec_fps", c.codec_fps, InRange(1.0, 1000.0));
 }
 
 template <class V>
 void DataFields(V& v, data::DataConfig& c) {
   v("data_root", c.data_root);
-  v("num_frames", c.num_frames, AtLeast(1));
+  v("num_frames", c.num_frames, InRange(1, 10000));  // the pixels per clip are bounded in ValidateTrain
   v("crop_size", c.crop_size);
-  v("resize_to_area", c.resize_to_area, AtLeast<int64_t>(0));
+  v("resize_to_area", c.resize_to_area, InRange<int64_t>(0, kMaxSide * kMaxSide));
   v("generate_lq", c.generate_lq);
   v("num_workers", c.num_workers, InRange(0, 256));
   v("prefetch", c.prefetch, InRange(1, 4096));
@@ -117,14 +130,14 @@ void TrainFields(V& v, TrainConfig& c) {
             [](auto& s, ConditionConfig& k) { s("noise_scale", k.noise_scale, InRange(0.0, 1.0)); });
   v.Section("loss", c.loss, [](auto& s, LossConfig& l) {
     s("loss_type", l.loss_type);  // checked against the compiled losses (train/dispatch.h)
-    s("lambda_adv", l.lambda_adv, AtLeast(0.0));
-    s("lambda_fm", l.lambda_fm, AtLeast(0.0));
-    s("lambda_r1", l.lambda_r1, AtLeast(0.0));
+    s("lambda_adv", l.lambda_adv, InRange(0.0, kMaxLossWeight));
+    s("lambda_fm", l.lambda_fm, InRange(0.0, kMaxLossWeight));
+    s("lambda_r1", l.lambda_r1, InRange(0.0, kMaxLossWeight));
     s("r1_interval", l.r1_interval, AtLeast<int64_t>(1));
-    s("lambda_ar1", l.lambda_ar1, AtLeast(0.0));
-    s("lambda_ar2", l.lambda_ar2, AtLeast(0.0));
+    s("lambda_ar1", l.lambda_ar1, InRange(0.0, kMaxLossWeight));
+    s("lambda_ar2", l.lambda_ar2, InRange(0.0, kMaxLossWeight));
     s("ar_sigma", l.ar_sigma, InRange(0.0, 10.0));
-    s("lambda_l1", l.lambda_l1, AtLeast(0.0));
+    s("lambda_l1", l.lambda_l1, InRange(0.0, kMaxLossWeight));
   });
   v.Section("training", c.training, [](auto& s, TrainingConfig& t) {
     s("max_steps", t.max_steps, AtLeast<int64_t>(1));
@@ -170,17 +183,21 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
   std::vector<std::string> e = ValidateDiT(c.model, "model");
   for (auto& s : ValidateVAE(c.vae, "vae")) e.push_back(s);
   const int64_t unit = c.vae.spatial_downsample_factor * c.model.patch_size[1];
-  if (c.data.crop_size.h % unit != 0 || c.data.crop_size.w % unit != 0 || c.data.crop_size.h < unit ||
-      c.data.crop_size.w < unit) {
-    e.push_back(absl::StrCat("data.crop_size: expected positive multiples of ", unit,
-                             " (VAE x", c.vae.spatial_downsample_factor, ", patch x", c.model.patch_size[1],
-                             "), got [", c.data.crop_size.h, ", ", c.data.crop_size.w, "]"));
+  const data::CropSize& crop = c.data.crop_size;
+  if (crop.h % unit != 0 || crop.w % unit != 0 || crop.h < unit || crop.w < unit || crop.h > kMaxSide ||
+      crop.w > kMaxSide) {
+    e.push_back(absl::StrCat("data.crop_size: expected multiples of ", unit, " (VAE x", c.vae.spatial_downsample_factor,
+                             ", patch x", c.model.patch_size[1], ") from ", unit, " to ", kMaxSide, ", got [", crop.h,
+                             ", ", crop.w, "]"));
+  } else if (int64_t{crop.h} * crop.w * c.data.num_frames > kMaxClipPixels) {
+    e.push_back(absl::StrCat("data.num_frames: expected at most ", kMaxClipPixels, " pixels per clip, got ",
+                             c.data.num_frames, " frames of data.crop_size [", crop.h, ", ", crop.w, "]"));
   }
   const auto& frame = c.training.window_frame;
   if (frame[0] < 0 || frame[1] < 0 || (frame[0] == 0) != (frame[1] == 0) || frame[0] % unit != 0 ||
-      frame[1] % unit != 0) {
+      frame[1] % unit != 0 || frame[0] > kMaxSide || frame[1] > kMaxSide) {
     e.push_back(absl::StrCat("training.window_frame: expected [0, 0] or two positive multiples of ", unit,
-                             " pixels, got [", frame[0], ", ", frame[1], "]"));
+                             " pixels up to ", kMaxSide, ", got [", frame[0], ", ", frame[1], "]"));
   } else {
     c.model.window_reference_grid = {frame[0] / unit, frame[1] / unit};
   }
@@ -212,7 +229,7 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
                              c.model.vid_in_channels, " and ", c.model.vid_out_channels));
   }
   for (const auto& [key, b] : {std::pair{"betas", c.optimizer.betas}, std::pair{"d_betas", c.optimizer.d_betas}}) {
-    if (b[0] < 0 || b[0] >= 1 || b[1] < 0 || b[1] >= 1) {
+    if (!(b[0] >= 0 && b[0] < 1 && b[1] >= 0 && b[1] < 1)) {
       e.push_back(absl::StrCat("optimizer.", key, ": expected two values in [0, 1), got [", b[0], ", ", b[1], "]"));
     }
   }
@@ -291,6 +308,18 @@ absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path, const std::
   std::stringstream ss;
   ss << in.rdbuf();
   return ParseTrainConfig(ss.str(), overrides, path);
+}
+
+absl::Status CheckInputPaths(const TrainConfig& c) {
+  for (const auto& [key, path] : {std::pair{"training.dit_checkpoint", &c.training.dit_checkpoint},
+                                  std::pair{"training.vae_checkpoint", &c.training.vae_checkpoint},
+                                  std::pair{"training.text_embeddings", &c.training.text_embeddings},
+                                  std::pair{"discriminator.checkpoint", &c.discriminator.checkpoint},
+                                  std::pair{"checkpoint.resume", &c.checkpoint.resume}}) {
+    if (path->empty()) continue;
+    if (absl::StatusOr<uint64_t> size = core::CheckInputFile(*path, key); !size.ok()) return size.status();
+  }
+  return absl::OkStatus();
 }
 
 namespace {

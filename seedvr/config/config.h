@@ -168,6 +168,12 @@ absl::StatusOr<TrainConfig> ParseTrainConfig(const std::string& yaml_text,
 absl::StatusOr<TrainConfig> LoadTrainConfig(const std::string& path,
                                             const std::vector<std::string>& overrides = {});
 
+// Checks every file the config names for training (training.dit_checkpoint,
+// vae_checkpoint, text_embeddings, discriminator.checkpoint and
+// checkpoint.resume, where set) with core::CheckInputFile, before any is
+// read: a FIFO, a directory or a missing file is an error naming the key.
+absl::Status CheckInputPaths(const TrainConfig& config);
+
 // The command line of the training tools: --config FILE (required) and the
 // user's flags --data_root --dit_checkpoint --batch_size --num_frames
 // --crop_size H W --sp_size --save_dir --resume --max_steps --keep_last, plus repeatable

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "seedvr/config/model_fields.h"
+#include "seedvr/core/io.h"
 
 namespace seedvr::config {
 namespace internal {
@@ -51,7 +52,9 @@ std::vector<std::string> ValidateDiT(dit::DiTConfig& c, const std::string& path)
   }
   if (c.txt_dim != c.vid_dim) e.push_back(absl::StrCat(At(path, "txt_dim"), ": expected vid_dim (", c.vid_dim, "), got ", c.txt_dim));
   if (c.emb_dim != 6 * c.vid_dim) e.push_back(absl::StrCat(At(path, "emb_dim"), ": expected 6 * vid_dim (", 6 * c.vid_dim, "), got ", c.emb_dim));
-  if (c.patch_size[0] < 1 || c.patch_size[1] < 1 || c.patch_size[2] < 1) e.push_back(absl::StrCat(At(path, "patch_size"), ": expected positive sizes"));
+  for (int64_t p : c.patch_size) {
+    if (p < 1 || p > 64) e.push_back(absl::StrCat(At(path, "patch_size"), ": expected sizes in [1, 64], got ", p));
+  }
   if (c.is_3b_path()) {
     if (c.mm_layers > c.num_layers) e.push_back(absl::StrCat(At(path, "mm_layers"), ": expected at most num_layers (", c.num_layers, "), got ", c.mm_layers));
     if (c.mlp_type != "swiglu") e.push_back(absl::StrCat(At(path, "mlp_type"), ": the dit_v2 code path uses swiglu, got '", c.mlp_type, "'"));
@@ -92,6 +95,9 @@ namespace {
 
 template <class C, class F, class V>
 absl::StatusOr<C> LoadFlat(const std::string& path, F fields, V validate) {
+  // The same limit as a training config (config.cc).
+  absl::StatusOr<uint64_t> size = core::CheckInputFile(path, "config file", uint64_t{16} << 20);
+  if (!size.ok()) return size.status();
   YAML::Node root;
   try {
     root = YAML::LoadFile(path);

@@ -7,6 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -49,6 +50,27 @@ inline Check<std::string> OneOf(std::vector<std::string> options) {
   };
 }
 
+// A list whose elements all pass `each`; `non_empty` refuses [].
+template <class T>
+Check<std::vector<T>> Each(Check<T> each, bool non_empty = false) {
+  return [each, non_empty](const std::vector<T>& v) -> std::optional<std::string> {
+    if (non_empty && v.empty()) return "a non-empty list";
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (auto expected = each(v[i])) return absl::StrCat(*expected, " at [", i, "]");
+    }
+    return std::nullopt;
+  };
+}
+
+// A range [lo, hi] inside [min, max]; `open_min` excludes min itself (a
+// sigma or a resize factor of 0 is no value).
+inline Check<data::Range> RangeIn(double min, double max, bool open_min = false) {
+  return [=](const data::Range& r) -> std::optional<std::string> {
+    if ((open_min ? r.lo > min : r.lo >= min) && r.hi <= max) return std::nullopt;
+    return absl::StrCat("a range [lo, hi] with ", min, open_min ? " < " : " <= ", "lo <= hi <= ", max);
+  };
+}
+
 // Converts a YAML node to T; returns false when the node has the wrong shape.
 // Declared first so that nested containers find every overload.
 template <class T>
@@ -69,7 +91,9 @@ bool Decode(const YAML::Node& n, T& out) {
     if constexpr (std::is_same_v<T, bool>) {
       out = n.as<bool>();
     } else if constexpr (std::is_floating_point_v<T>) {
+      // .inf and .nan would pass every bound and turn the first step to NaN.
       out = n.as<T>();
+      if (!std::isfinite(out)) return false;
     } else {
       // yaml-cpp would accept "1.5" for an int by truncating: refuse.
       if (n.Scalar().find_first_of(".eE") != std::string::npos) return false;
@@ -99,7 +123,7 @@ bool Decode(const YAML::Node& n, std::array<T, N>& out) {
   return true;
 }
 inline bool Decode(const YAML::Node& n, data::Range& out) {
-  std::array<double, 2> v;
+  std::array<double, 2> v;  // finite, by the element decode
   if (!Decode(n, v) || v[0] > v[1]) return false;
   out = {v[0], v[1]};
   return true;
@@ -114,9 +138,11 @@ inline bool Decode(const YAML::Node& n, data::CropSize& out) {
 template <class T> const char* TypeName() {
   if constexpr (std::is_same_v<T, bool>) return "true or false";
   else if constexpr (std::is_integral_v<T>) return "an integer";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a finite number";
   else if constexpr (std::is_same_v<T, std::string>) return "a string";
-  else if constexpr (std::is_same_v<T, data::Range>) return "a range [lo, hi] with lo <= hi";
+  else if constexpr (std::is_same_v<T, data::Range>)
+    return "a range [lo, hi] of finite numbers with lo <= hi";
   else if constexpr (std::is_same_v<T, data::CropSize>) return "a size [H, W]";
   else return "a list";
 }
@@ -154,11 +180,16 @@ class Reader {
   void operator()(const char* key, T& field, Check<T> check = nullptr) {
     seen_.insert(key);
     YAML::Node n = node_[key];
-    if (!n.IsDefined() || n.IsNull()) {
-      if (n.IsDefined() && n.IsNull() && std::is_same_v<T, std::string>) field = T{};
-      return;
-    }
-    if (!Decode(n, field)) {
+    if (!n.IsDefined()) return;
+    if (n.IsNull()) {
+      // An empty string is a value (no path); an empty number (`key:`, or
+      // --set key=) is a mistake, never a request for the default.
+      if constexpr (!std::is_same_v<T, std::string>) {
+        errors_->push_back(absl::StrCat(Key(key), ": expected ", TypeName<T>(), ", got an empty value"));
+        return;
+      }
+      field = T{};
+    } else if (!Decode(n, field)) {
       errors_->push_back(absl::StrCat(Key(key), ": expected ", TypeName<T>(), ", got '", Show(n), "'"));
       return;
     }
@@ -184,11 +215,23 @@ class Reader {
     sub.Finish();
   }
 
-  // Reports keys present in the node that no field claimed.
+  // Reports keys present in the node that no field claimed, keys given more
+  // than once (YAML would keep the first silently) and keys that are not
+  // plain names (`? [a, b] : 1`).
   void Finish() {
+    std::set<std::string> given;
     for (const auto& kv : node_) {
-      std::string k = kv.first.as<std::string>();
-      if (!seen_.count(k)) errors_->push_back(absl::StrCat(Key(k.c_str()), ": unknown key"));
+      if (!kv.first.IsScalar()) {
+        errors_->push_back(absl::StrCat(path_.empty() ? "top level" : path_, ": expected plain key names, got '",
+                                        Show(kv.first), "'"));
+        continue;
+      }
+      const std::string& k = kv.first.Scalar();
+      if (!given.insert(k).second) {
+        errors_->push_back(absl::StrCat(Key(k.c_str()), ": given more than once"));
+      } else if (!seen_.count(k)) {
+        errors_->push_back(absl::StrCat(Key(k.c_str()), ": unknown key"));
+      }
     }
   }
 

@@ -3,6 +3,7 @@
 // that reproduces the published recipe (docs: shared/spec/apt-training.md §7).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,14 +22,19 @@ struct Range {
 inline constexpr const char* kKernelWeightsRule =
     "6 non-negative weights (iso, aniso, generalized_iso, generalized_aniso, plateau_iso, plateau_aniso), not all "
     "zero";
-inline bool ValidKernelWeights(const std::vector<double>& w) {
+// `n` non-negative finite weights, not all zero.
+inline bool ValidWeights(const std::vector<double>& w, size_t n) {
   double sum = 0.0;
   for (double x : w) {
     if (!(x >= 0.0)) return false;
     sum += x;
   }
-  return w.size() == 6 && sum > 0.0;
+  return w.size() == n && sum > 0.0 && std::isfinite(sum);
 }
+inline bool ValidKernelWeights(const std::vector<double>& w) { return ValidWeights(w, 6); }
+
+// The modes `codecs` may list (DegradationConfig).
+inline constexpr const char* kCodecModes[] = {"libx264_crf", "libx264_bitrate", "mpeg4_bitrate", "mpeg4_qscale"};
 
 // Real-ESRGAN's two-stage degradation adapted to video (RealBasicVSR):
 //   stage 1: blur -> random resize (factor of the HQ size) -> noise -> JPEG

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "seedvr/data/random.h"
 
 namespace seedvr::data {
@@ -345,9 +346,9 @@ absl::StatusOr<DegradationPlan> Degrader::Plan(int hq_w, int hq_h, int num_frame
       codec.encoder = "mpeg4";
       codec.qscale = static_cast<int>(std::lround(Uniform(rng, c.mpeg4_qscale.lo, c.mpeg4_qscale.hi)));
     } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown codec mode '", mode,
-                                                     "' (use libx264_crf, libx264_bitrate, mpeg4_bitrate, "
-                                                     "mpeg4_qscale)"));
+      // The config refuses it at start-up; this guards direct callers.
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown codec mode '", mode, "' (use ", absl::StrJoin(kCodecModes, ", "), ")"));
     }
     p.codec = std::move(codec);
   }

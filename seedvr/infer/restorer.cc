@@ -28,6 +28,7 @@
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/parallel/process_groups.h"
 #include "seedvr/text/text_embeddings.h"
+#include "seedvr/train/checkpoint.h"
 
 namespace seedvr::infer {
 namespace fs = std::filesystem;
@@ -377,6 +378,9 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   // model needs --config. Views: the weights are copied into the models below.
   auto raw = core::ReadPth(o.checkpoint, core::TensorMemory::kView);
   const bool training = raw.ok() && raw->find("format") != nullptr;
+  if (training) {
+    if (absl::Status s = train::CheckCheckpoint(*raw, o.checkpoint); !s.ok()) return s;
+  }
   absl::StatusOr<config::TrainConfig> config = absl::InvalidArgumentError("");
   if (!o.config.empty()) {
     config = config::LoadTrainConfig(o.config);
@@ -400,6 +404,9 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   auto weights = training ? core::ToTensorList(*raw->find("ema"), o.checkpoint + "['ema']")
                           : core::ReadStateDict(o.checkpoint, core::TensorMemory::kView);
   if (!weights.ok()) return weights.status();
+  if (!training) {  // a training checkpoint's weights were checked with its entries
+    if (absl::Status s = train::CheckFinite(*weights, o.checkpoint); !s.ok()) return s;
+  }
   dit::NaDiT model(c.model);
   if (auto s = dit::LoadDiTWeights(*model, *weights); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat(o.checkpoint, " does not fit the model config: ", s.message()));
@@ -439,6 +446,9 @@ absl::StatusOr<std::unique_ptr<Restorer>> Restorer::Create(const RestorerOptions
   const std::string vae_path = o.vae_checkpoint.empty() ? c.training.vae_checkpoint : o.vae_checkpoint;
   if (!vae_path.empty()) {
     if (auto s = vae::LoadVAEWeights(*vae, vae_path); !s.ok()) return s;
+    core::TensorList loaded;
+    for (const auto& p : vae->named_parameters()) loaded.push_back({p.key(), p.value()});
+    if (absl::Status s = train::CheckFinite(loaded, vae_path); !s.ok()) return s;
   } else if (training && raw->find("vae") != nullptr) {
     auto vae_weights = core::ToTensorList(*raw->find("vae"), o.checkpoint + "['vae']");
     if (!vae_weights.ok()) return vae_weights.status();

@@ -47,8 +47,24 @@ absl::Status SaveCheckpoint(const std::string& save_dir, int64_t step, bool fina
 // Numbered checkpoints in save_dir, by step ascending.
 std::vector<std::pair<int64_t, std::string>> ListCheckpoints(const std::string& save_dir);
 
-// Reads a training checkpoint and checks its format tag. Its tensors view the
-// file (nothing is held twice): copy them out before the file may change.
+// Reads a training checkpoint and checks it (CheckCheckpoint), so that what
+// is resumed holds the types and ranges it was saved with. Its tensors view
+// the file (nothing is held twice): copy them out before the file may change.
 absl::StatusOr<core::PyValue> LoadCheckpoint(const std::string& path);
+
+// Checks the entries of a training checkpoint read from `where`: the format
+// tag; step and d_step non-negative integers; loader {epoch, index >= 0,
+// dp_size >= 1 if present}; generator, ema, discriminator (and vae if
+// present) dicts of finite tensors; g_optimizer / d_optimizer with a
+// non-negative integer step, exp_avg and exp_avg_sq dicts of tensors, and lr,
+// eps, weight_decay >= 0 and beta1, beta2 in [0, 1) where present; config a
+// string if present. Entries it does not list are never read (the random
+// state of earlier versions, trainer), so they are not checked. An error
+// names the entry (`where['g_optimizer']['lr']`) and what it holds.
+absl::Status CheckCheckpoint(const core::PyValue& state, const std::string& where);
+
+// An error naming the first tensor of `weights` (from `where`) that holds a
+// NaN or an infinity: such weights restore black frames without a word.
+absl::Status CheckFinite(const core::TensorList& weights, const std::string& where);
 
 }  // namespace seedvr::train

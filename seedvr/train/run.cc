@@ -19,6 +19,7 @@ namespace seedvr::train {
 
 absl::StatusOr<TrainingParts> BuildTrainingParts(const TrainerParams& params) {
   const config::TrainConfig& c = params.config;
+  if (absl::Status s = config::CheckInputPaths(c); !s.ok()) return s;
   TrainingParts a;
   a.cpu_bf16 = std::make_unique<core::CpuBf16Guard>(params.device, params.bf16 || params.vae_bf16);
   auto dataset = data::VideoPairDataset::Create(c.data);

@@ -126,7 +126,8 @@ class TrainingCore {
   core::PyValue State();
   // "G AdamW 12.0 MiB, D AdamW 1.0 MiB, EMA 6.0 MiB (this rank)".
   std::string StateSummary() const;
-  // Returns a line saying what was resumed; when the checkpoint was saved
+  // `state` as LoadCheckpoint returns it (its entries checked). Returns a
+  // line saying what was resumed; when the checkpoint was saved
   // with another number of data-parallel ranks, the sampler re-splits the
   // epoch at the same global position and the line says so.
   absl::StatusOr<std::string> LoadState(const core::PyValue& state, const std::string& where);

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
@@ -497,6 +498,59 @@ TEST_F(RestorerTest, RestoresInSpatialTilesWithinTheBudget) {
   const double mean = (tiled - whole).abs().mean().item<double>();
   EXPECT_LT(mean, 0.01) << mean;  // measured 0.001
   std::printf("mean |tiled - whole| %.4f of a range of 2\n", mean);
+}
+
+// Issue 18, kinds 11 and 17: a training checkpoint without an EMA, or with
+// a NaN in it, is refused naming the entry, before anything is restored.
+TEST_F(RestorerTest, CheckpointWithoutOrWithNonFiniteEmaIsRefused) {
+  auto state = core::ReadPth(Options().checkpoint);
+  ASSERT_TRUE(state.ok()) << state.status();
+  auto& entries = *std::get<std::shared_ptr<core::PyDict>>(state->v);
+  auto ema = std::find_if(entries.begin(), entries.end(),
+                          [](const auto& kv) { return std::get<std::string>(kv.first.v) == "ema"; });
+  ASSERT_NE(ema, entries.end());
+  auto tensors = core::ToTensorList(ema->second, "ema");
+  ASSERT_TRUE(tensors.ok()) << tensors.status();
+  (*tensors)[0].tensor = (*tensors)[0].tensor.clone().fill_(std::nan(""));
+  ema->second = core::FromTensorList(*tensors);
+  RestorerOptions nan = Options();
+  nan.checkpoint = *dir_ + "/nan_ema.pth";
+  ASSERT_TRUE(core::WritePth(nan.checkpoint, *state).ok());
+  auto refused = Restorer::Create(nan);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("['ema']: '" + (*tensors)[0].name + "' holds NaN"), std::string::npos)
+      << refused.status();
+
+  entries.erase(ema);
+  RestorerOptions none = Options();
+  none.checkpoint = *dir_ + "/no_ema.pth";
+  ASSERT_TRUE(core::WritePth(none.checkpoint, *state).ok());
+  auto missing = Restorer::Create(none);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no 'ema' entry"), std::string::npos) << missing.status();
+}
+
+// Issue 18, kind 12: a path stored in a checkpoint's config (here the text
+// embeddings) that names a FIFO is refused at once instead of blocking.
+TEST_F(RestorerTest, FifoPathStoredInTheCheckpointIsRefused) {
+  auto state = core::ReadPth(Options().checkpoint);
+  ASSERT_TRUE(state.ok()) << state.status();
+  const std::string fifo = *dir_ + "/text.fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (auto& [key, value] : *std::get<std::shared_ptr<core::PyDict>>(state->v)) {
+    if (std::get<std::string>(key.v) != "config") continue;
+    auto stored = config::ParseTrainConfig(std::get<std::string>(value.v));
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    stored->training.text_embeddings = fifo;
+    value = core::PyValue{config::DumpTrainConfig(*stored)};
+  }
+  RestorerOptions o = Options();
+  o.checkpoint = *dir_ + "/fifo_text.pth";
+  ASSERT_TRUE(core::WritePth(o.checkpoint, *state).ok());
+  auto refused = Restorer::Create(o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find(fifo), std::string::npos) << refused.status();
 }
 
 TEST_F(RestorerTest, BadInputsAreClearErrors) {
