@@ -80,6 +80,8 @@ void DataFields(V& v, data::DataConfig& c) {
   v("num_frames", c.num_frames, AtLeast(1));
   v("crop_size", c.crop_size);
   v("resize_to_area", c.resize_to_area, AtLeast<int64_t>(0));
+  v("short_clips", c.short_clips, OneOf({"pad", "skip"}));
+  v("max_frame_pixels", c.max_frame_pixels, AtLeast<int64_t>(0));
   v("generate_lq", c.generate_lq);
   v("num_workers", c.num_workers, InRange(0, 256));
   v("prefetch", c.prefetch, InRange(1, 4096));

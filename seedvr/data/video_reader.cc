@@ -176,7 +176,7 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   auto impl = std::make_unique<Impl>();
   impl->timeout_s = options.timeout_s;
   impl->fmt = avformat_alloc_context();
-  if (impl->fmt == nullptr) return absl::ResourceExhaustedError("avformat_alloc_context");
+  if (impl->fmt == nullptr) return absl::InternalError("avformat_alloc_context failed");
   impl->fmt->interrupt_callback = {&Impl::Interrupted, impl.get()};
   impl->StartOperation();
   int ret = avformat_open_input(&impl->fmt, path.c_str(), nullptr, nullptr);

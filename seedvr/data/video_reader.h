@@ -78,9 +78,9 @@ struct ReaderOptions {
   // consumers that cannot carry the rotation as a tag (training, image
   // outputs, containers without a display matrix).
   bool upright = false;
-  // Streams whose frames hold more pixels than this are refused at Open,
-  // before any decoder allocates a frame (a few KB can declare 16000 x
-  // 16000); 0: no limit.
+  // Streams whose frames hold more pixels than this are refused at Open
+  // with ResourceExhausted, before any decoder allocates a frame (a few KB
+  // can declare 16000 x 16000); 0: no limit.
   int64_t max_frame_pixels = kDefaultMaxFramePixels;
   // Open, a seek or a Read that takes longer than this fails with
   // DeadlineExceeded instead of hanging (a stalled mount, a stuck demuxer);
