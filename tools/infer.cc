@@ -26,6 +26,7 @@
 #include "absl/strings/str_format.h"
 #include "seedvr/core/cli.h"
 #include "seedvr/core/device.h"
+#include "seedvr/core/io.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/infer/restorer.h"
 #include "seedvr/parallel/process_groups.h"
@@ -55,6 +56,8 @@ ABSL_FLAG(bool, skip_existing, false, "keep outputs that already exist (resumes 
 ABSL_FLAG(bool, overwrite, false, "replace outputs that already exist");
 ABSL_FLAG(int64_t, sp_size, 1, "processes per video under torchrun (Ulysses sequence parallelism)");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda | cuda:N (auto: the GPU when one is present)");
+ABSL_FLAG(int64_t, max_frame_pixels, seedvr::data::kDefaultMaxFramePixels,
+          "inputs whose frames hold more pixels fail before decoding (0: no limit)");
 ABSL_FLAG(std::string, precision, "auto", "auto | bf16 | fp32 (auto: bf16 on a GPU, the config's on the CPU)");
 
 namespace fs = std::filesystem;
@@ -62,22 +65,30 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The videos and images at `in`, a file or a folder (in name order). Folder
+// entries that are not regular files (a symlink loop, a FIFO that would
+// block the run) are named and skipped.
 std::vector<fs::path> ListInputs(const std::string& in) {
   std::vector<fs::path> inputs;
   std::error_code ec;
-  if (fs::is_directory(in, ec)) {
-    static const std::vector<std::string> kExt = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".png", ".jpg", ".jpeg"};
-    for (const auto& e : fs::directory_iterator(in, ec)) {
-      const std::string ext = absl::AsciiStrToLower(e.path().extension().string());
-      const bool partial = e.path().filename().string().rfind(".partial.", 0) == 0;  // an unfinished output
-      if (e.is_regular_file() && !partial && std::find(kExt.begin(), kExt.end(), ext) != kExt.end()) {
-        inputs.push_back(e.path());
-      }
-    }
-    std::sort(inputs.begin(), inputs.end());
-  } else if (fs::exists(in, ec)) {
-    inputs.push_back(in);
+  if (!fs::is_directory(in, ec)) {
+    if (fs::exists(in, ec)) inputs.push_back(in);
+    return inputs;
   }
+  static const std::vector<std::string> kExt = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".png", ".jpg", ".jpeg"};
+  for (fs::directory_iterator it(in, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string ext = absl::AsciiStrToLower(p.extension().string());
+    const bool partial = p.filename().string().rfind(".partial.", 0) == 0;  // an unfinished output
+    if (partial || std::find(kExt.begin(), kExt.end(), ext) == kExt.end()) continue;
+    if (auto file = seedvr::core::CheckInputFile(p.string(), "input"); !file.ok()) {
+      std::fprintf(stderr, "infer: %s: skipped\n", std::string(file.status().message()).c_str());
+      continue;
+    }
+    inputs.push_back(p);
+  }
+  if (ec) std::fprintf(stderr, "infer: cannot list all of %s: %s\n", in.c_str(), ec.message().c_str());
+  std::sort(inputs.begin(), inputs.end());
   return inputs;
 }
 
@@ -136,6 +147,7 @@ int main(int argc, char** argv) {
   o.output.preset = absl::GetFlag(FLAGS_preset);
   o.device = absl::GetFlag(FLAGS_device);
   o.precision = absl::GetFlag(FLAGS_precision);
+  o.max_frame_pixels = absl::GetFlag(FLAGS_max_frame_pixels);
 
   // Processes: torchrun's world splits into groups of sp_size; each group
   // restores every dp_size-th file.
@@ -198,7 +210,8 @@ int main(int argc, char** argv) {
       ++skipped;
       continue;
     }
-    auto info = seedvr::data::ProbeVideo(job.input.string());  // a broken file fails later, with its reason
+    // A broken file fails later, with its reason.
+    auto info = seedvr::data::ProbeVideo(job.input.string(), {.max_frame_pixels = o.max_frame_pixels});
     job.frames = info.ok() ? std::max<int64_t>(info->frame_count, 1) : 1;
     jobs.push_back(job);
   }

@@ -93,6 +93,8 @@ void DataFields(V& v, data::DataConfig& c) {
   v("num_frames", c.num_frames, InRange(1, 10000));  // the pixels per clip are bounded in ValidateTrain
   v("crop_size", c.crop_size);
   v("resize_to_area", c.resize_to_area, InRange<int64_t>(0, kMaxSide * kMaxSide));
+  v("short_clips", c.short_clips, OneOf({"pad", "skip"}));
+  v("max_frame_pixels", c.max_frame_pixels, AtLeast<int64_t>(0));
   v("generate_lq", c.generate_lq);
   v("num_workers", c.num_workers, InRange(0, 256));
   v("prefetch", c.prefetch, InRange(1, 4096));

@@ -98,6 +98,10 @@ struct DegradationConfig {
   double codec_fps = 25.0;  // rate the bitrate is spread over
 };
 
+// Per-frame pixel limit of every video reader by default (data.max_frame_pixels,
+// infer --max_frame_pixels): 8K UHD, 7680 x 4320.
+inline constexpr int64_t kDefaultMaxFramePixels = int64_t{7680} * 4320;
+
 struct CropSize {
   int h = 256;
   int w = 256;
@@ -117,6 +121,12 @@ struct DataConfig {
   // bicubic), so training crops see the scale inference restores at.
   // 0 = off (frames keep their own size).
   int64_t resize_to_area = 0;
+  // A video shorter than a clip: "pad" repeats its last frame (the official
+  // padding rule) and says so once per file; "skip" leaves the file out.
+  std::string short_clips = "pad";
+  // Videos whose frames hold more pixels are skipped and named, before a
+  // frame is decoded (0: no limit).
+  int64_t max_frame_pixels = kDefaultMaxFramePixels;
   // Synthesize LQ from HQ (degradation below) when a file has no lq/ partner.
   // Off: such files are reported and skipped.
   bool generate_lq = true;

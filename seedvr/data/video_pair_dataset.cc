@@ -32,7 +32,10 @@ absl::StatusOr<Listing> ListVideos(const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> files;
   for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    if (it->is_regular_file(ec) || it->is_symlink(ec)) files.push_back(it->path());
+    // Anything but a folder: the probe names what cannot be read (a FIFO, a
+    // symlink loop) instead of the listing failing or hiding it.
+    std::error_code kind;
+    if (!it->is_directory(kind)) files.push_back(it->path());
   }
   if (ec) return absl::NotFoundError(absl::StrCat("cannot list ", dir.string(), ": ", ec.message()));
   std::sort(files.begin(), files.end());
@@ -53,11 +56,17 @@ absl::StatusOr<Listing> ListVideos(const fs::path& dir) {
 // truncated-header and unsupported-codec files up front. The frame count is
 // exact (packets counted where the container stores none): clip starts are
 // drawn from it, and an mkv's duration x fps also counts a longer soundtrack.
-absl::StatusOr<VideoInfo> ProbeAndDecode(const std::string& path) {
+absl::StatusOr<VideoInfo> ProbeAndDecode(const std::string& path, ReaderOptions options) {
   std::error_code ec;
   if (fs::file_size(path, ec) == 0 && !ec) return absl::InvalidArgumentError("empty file");
-  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path, {.exact_frame_count = true});
-  if (!r.ok()) return r.status();
+  options.exact_frame_count = true;
+  absl::StatusOr<std::unique_ptr<VideoReader>> r = VideoReader::Open(path, options);
+  if (!r.ok()) {
+    if (absl::IsResourceExhausted(r.status())) {  // the pixel limit: name its key
+      return absl::ResourceExhaustedError(absl::StrCat(r.status().message(), " (data.max_frame_pixels)"));
+    }
+    return r.status();
+  }
   Frame f;
   absl::StatusOr<bool> got = (*r)->Read(&f);
   if (!got.ok()) return got.status();
@@ -100,8 +109,9 @@ Clip CropResized(const Clip& src, int full_w, int full_h, int x, int y, int cw, 
 // resolutions together are a tie; never more than a tenth of an LQ frame,
 // since containers whose time base is the frame interval (avi) store exact
 // times and would otherwise tie everything.
-absl::StatusOr<Clip> ReadNearestFrames(const std::string& path, const std::vector<double>& times, double times_base_s) {
-  absl::StatusOr<std::unique_ptr<VideoReader>> opened = VideoReader::Open(path);
+absl::StatusOr<Clip> ReadNearestFrames(const std::string& path, const std::vector<double>& times, double times_base_s,
+                                       const ReaderOptions& options) {
+  absl::StatusOr<std::unique_ptr<VideoReader>> opened = VideoReader::Open(path, options);
   if (!opened.ok()) return opened.status();
   VideoReader& reader = **opened;
   const VideoInfo& info = reader.info();
@@ -170,9 +180,14 @@ absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const
   skipped.insert(skipped.end(), lq.rejected.begin(), lq.rejected.end());
   int paired = 0, synthesized = 0;
   for (const auto& [stem, path] : hq->by_stem) {
-    absl::StatusOr<VideoInfo> info = ProbeAndDecode(path);
+    absl::StatusOr<VideoInfo> info = ProbeAndDecode(path, ds->reading());
     if (!info.ok()) {
       skipped.push_back({path, std::string(info.status().message())});
+      continue;
+    }
+    if (info->frame_count < ds->clip_frames_ && config.short_clips == "skip") {
+      skipped.push_back({path, absl::StrCat(info->frame_count, " frame(s), fewer than the ", ds->clip_frames_,
+                                            " of a clip (data.short_clips: skip)")});
       continue;
     }
     PairEntry e;
@@ -182,7 +197,7 @@ absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const
     auto lit = lq.by_stem.find(stem);
     const bool had_lq = lit != lq.by_stem.end();
     if (had_lq) {
-      absl::StatusOr<VideoInfo> linfo = ProbeAndDecode(lit->second);
+      absl::StatusOr<VideoInfo> linfo = ProbeAndDecode(lit->second, ds->reading());
       if (linfo.ok()) {
         e.lq_path = lit->second;
         e.lq_info = *linfo;
@@ -230,9 +245,17 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
   s.stem = e.stem;
   s.start_frame = n > T ? std::uniform_int_distribution<int64_t>(0, n - T)(rng) : 0;
   std::vector<double> hq_times;
-  absl::StatusOr<Clip> hq = ReadClip(e.hq_path, s.start_frame, T, {}, &s.padded_frames, &hq_times);
+  absl::StatusOr<Clip> hq = ReadClip(e.hq_path, s.start_frame, T, reading(), &s.padded_frames, &hq_times);
   if (!hq.ok()) {
     return absl::Status(hq.status().code(), absl::StrCat(e.hq_path, ": ", hq.status().message()));
+  }
+  if (s.padded_frames > 0) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (padded_said_.insert(index).second) {
+      DataLog(LogLevel::kInfo, absl::StrCat(e.hq_path, ": ", T - s.padded_frames, " frame(s) from frame ",
+                                            s.start_frame, ", fewer than the ", T, " of a clip: its last frame is ",
+                                            "repeated (data.short_clips: skip leaves such files out)"));
+    }
   }
   // Geometry: with data.resize_to_area, the frame at the official
   // inference's area-preserving size; then upscaled to cover the crop when
@@ -259,7 +282,7 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
   if (!e.lq_path.empty()) {
     // Each HQ frame takes the LQ frame nearest in time, whatever the two
     // frame rates (an LQ at half the rate shows each of its frames twice).
-    absl::StatusOr<Clip> lq = ReadNearestFrames(e.lq_path, hq_times, e.hq_info.time_base_s);
+    absl::StatusOr<Clip> lq = ReadNearestFrames(e.lq_path, hq_times, e.hq_info.time_base_s, reading());
     if (!lq.ok()) {
       return absl::Status(lq.status().code(), absl::StrCat(e.lq_path, ": ", lq.status().message()));
     }

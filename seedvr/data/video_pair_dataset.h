@@ -1,5 +1,11 @@
 // HQ/LQ video pairs for restoration training.
 //
+// Frames are read as players show them (a display rotation applied) and
+// files whose frames exceed data.max_frame_pixels are skipped and named
+// before a frame is decoded; paths that are not regular files (a FIFO, a
+// symlink loop) are skipped at Create() and, replaced during training, fail
+// the sample instead of blocking it (VideoReader checks before opening).
+//
 // Layout: data_root/hq/<stem>.<ext> (required) and data_root/lq/<stem>.<ext>
 // (optional), ext one of mp4 avi mov mkv webm in any case; pairs match by stem
 // (hq/a.mp4 <-> lq/a.mkv). An HQ file without an LQ partner gets a synthesized
@@ -12,7 +18,9 @@
 // A sample (Get) is num_frames frames rounded up to 4k+1 (see DataConfig),
 // from a random start, with a random crop_size window:
 //   * short video (fewer frames than the clip): all frames, then the last
-//     frame repeated (the official pipeline's padding rule); counted.
+//     frame repeated (the official pipeline's padding rule); counted, and
+//     logged once per file. With data.short_clips "skip" such files are
+//     left out at Create() instead.
 //   * data.resize_to_area > 0: HQ and LQ frames are first resized to that
 //     pixel area, aspect kept, as the official inference's AreaResize (size
 //     AreaResizeSize, torch's antialiased bicubic), so crops see the scale
@@ -99,6 +107,13 @@ class VideoPairDataset {
 
  private:
   explicit VideoPairDataset(const DataConfig& config) : config_(config), degrader_(config.degradation) {}
+  // How every file is read: upright, within the pixel limit.
+  ReaderOptions reading() const {
+    ReaderOptions o;
+    o.upright = true;
+    o.max_frame_pixels = config_.max_frame_pixels;
+    return o;
+  }
 
   DataConfig config_;
   Degrader degrader_;
@@ -106,6 +121,7 @@ class VideoPairDataset {
   std::vector<PairEntry> entries_;
   mutable std::mutex mu_;
   mutable std::set<size_t> bad_;
+  mutable std::set<size_t> padded_said_;  // short files whose padding was logged
   mutable std::vector<SkippedFile> skipped_;
   mutable std::atomic<int64_t> clips_{0}, synthesized_{0}, padded_{0}, upscaled_{0};
 };

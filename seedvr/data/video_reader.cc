@@ -1,16 +1,63 @@
 #include "seedvr/data/video_reader.h"
 
+#include <chrono>
 #include <cmath>
+#include <filesystem>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "seedvr/core/io.h"
 #include "seedvr/data/ffmpeg_common.h"
+#include "seedvr/data/log.h"
 
 extern "C" {
 #include <libavutil/display.h>
 }
 
 namespace seedvr::data {
+namespace {
+
+// Rotates a packed w x h picture counterclockwise by `quarter_turns` x 90
+// degrees into `dst` (h x w for odd turns).
+void RotatePixels(const uint8_t* src, int w, int h, size_t pixel_bytes, int quarter_turns, uint8_t* dst) {
+  const int dw = quarter_turns % 2 == 1 ? h : w;
+  for (int y = 0; y < h; ++y) {
+    for (int x = 0; x < w; ++x) {
+      int dx = x, dy = y;
+      if (quarter_turns == 1) {
+        dx = y, dy = w - 1 - x;
+      } else if (quarter_turns == 2) {
+        dx = w - 1 - x, dy = h - 1 - y;
+      } else if (quarter_turns == 3) {
+        dx = h - 1 - y, dy = x;
+      }
+      std::copy_n(src + (static_cast<size_t>(y) * w + x) * pixel_bytes, pixel_bytes,
+                  dst + (static_cast<size_t>(dy) * dw + dx) * pixel_bytes);
+    }
+  }
+}
+
+// The picture size stream `index` of `path` declares, learnt with decoders
+// that stop after the headers (skip_frame): for a stream whose decoders
+// refused the picture under max_pixels, so the error can name its size.
+// 0 x 0 when the decoder needs a picture for it.
+std::pair<int, int> DeclaredSize(const std::string& path, int index) {
+  AVFormatContext* fmt = nullptr;
+  if (avformat_open_input(&fmt, path.c_str(), nullptr, nullptr) < 0) return {0, 0};
+  std::vector<AVDictionary*> opts(fmt->nb_streams, nullptr);
+  for (AVDictionary*& d : opts) av_dict_set(&d, "skip_frame", "all", 0);
+  std::pair<int, int> size{0, 0};
+  if (avformat_find_stream_info(fmt, opts.data()) >= 0 && index < static_cast<int>(fmt->nb_streams)) {
+    size = {fmt->streams[index]->codecpar->width, fmt->streams[index]->codecpar->height};
+  }
+  for (AVDictionary*& d : opts) av_dict_free(&d);
+  avformat_close_input(&fmt);
+  return size;
+}
+
+}  // namespace
 
 struct VideoReader::Impl {
   AVFormatContext* fmt = nullptr;
@@ -26,6 +73,30 @@ struct VideoReader::Impl {
   int64_t next_index = 0;     // index the next decoded frame is expected to have
   int64_t discard_before = -1;  // after a seek: drop frames with index < this
   VideoInfo info;
+  int quarter_turns = 0;  // counterclockwise, applied to the pixels (upright)
+  int stored_w = 0, stored_h = 0;
+  std::vector<uint8_t> stored;  // a frame as stored, before rotation
+  double timeout_s = 0;
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+
+  // Every blocking FFmpeg call of an operation polls this through
+  // AVIOInterruptCB; StartOperation gives the operation its time.
+  static int Interrupted(void* self) {
+    return std::chrono::steady_clock::now() > static_cast<Impl*>(self)->deadline ? 1 : 0;
+  }
+  void StartOperation() {
+    if (timeout_s > 0) {
+      deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                        std::chrono::duration<double>(timeout_s));
+    }
+  }
+  // An FFmpeg error, or the time limit when the interrupt callback ended it.
+  absl::Status Failed(const std::string& what, int errnum) const {
+    if (errnum == AVERROR_EXIT && Interrupted(const_cast<Impl*>(this))) {
+      return absl::DeadlineExceededError(absl::StrCat(what, ": no result within ", timeout_s, " s (stuck input?)"));
+    }
+    return ff::Error(what, errnum);
+  }
 
   ~Impl() {
     dec.reset();
@@ -56,12 +127,13 @@ struct VideoReader::Impl {
         return false;
       }
       ret = av_read_frame(fmt, packet.get());
+      if (ret == AVERROR_EOF && Interrupted(this)) return Failed("reading the container failed", AVERROR_EXIT);
       if (ret == AVERROR_EOF) {
         avcodec_send_packet(dec.get(), nullptr);
         eof_sent = true;
         continue;
       }
-      if (ret < 0) return ff::Error("reading the container failed", ret);
+      if (ret < 0) return Failed("reading the container failed", ret);
       if (packet->stream_index != stream) {
         av_packet_unref(packet.get());
         continue;
@@ -79,7 +151,7 @@ struct VideoReader::Impl {
     if (ret < 0) {
       // Some demuxers only seek by byte or to the start; fall back to the start.
       ret = avformat_seek_file(fmt, stream, INT64_MIN, start_pts, start_pts, 0);
-      if (ret < 0) return ff::Error("seeking failed", ret);
+      if (ret < 0) return Failed("seeking failed", ret);
     }
     avcodec_flush_buffers(dec.get());
     eof_sent = false;
@@ -95,13 +167,32 @@ const VideoInfo& VideoReader::info() const { return impl_->info; }
 absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string& path,
                                                                const ReaderOptions& options) {
   ff::InitFfmpegOnce();
+  // A FIFO would block the open until a writer appears, a directory reads as
+  // garbage. An image sequence pattern ("%06d.png") names no file itself.
+  std::error_code exists_ec;
+  if (std::filesystem::exists(path, exists_ec) || path.find('%') == std::string::npos) {
+    if (absl::StatusOr<uint64_t> file = core::CheckInputFile(path, "video"); !file.ok()) return file.status();
+  }
   auto impl = std::make_unique<Impl>();
+  impl->timeout_s = options.timeout_s;
+  impl->fmt = avformat_alloc_context();
+  if (impl->fmt == nullptr) return absl::InternalError("avformat_alloc_context failed");
+  impl->fmt->interrupt_callback = {&Impl::Interrupted, impl.get()};
+  impl->StartOperation();
   int ret = avformat_open_input(&impl->fmt, path.c_str(), nullptr, nullptr);
   if (ret < 0) {
-    impl->fmt = nullptr;
+    impl->fmt = nullptr;  // freed by avformat_open_input
+    if (ret == AVERROR_EXIT) return impl->Failed("cannot open container", ret);
     return absl::InvalidArgumentError(absl::StrCat("cannot open container: ", ff::ErrorString(ret)));
   }
-  ret = avformat_find_stream_info(impl->fmt, nullptr);
+  // The pixel limit binds the decoders avformat_find_stream_info opens too,
+  // so a file declaring a huge picture fails before a frame is allocated.
+  const std::string max_pixels = std::to_string(options.max_frame_pixels > 0 ? options.max_frame_pixels : INT_MAX);
+  std::vector<AVDictionary*> stream_opts(impl->fmt->nb_streams, nullptr);
+  for (AVDictionary*& d : stream_opts) av_dict_set(&d, "max_pixels", max_pixels.c_str(), 0);
+  ret = avformat_find_stream_info(impl->fmt, stream_opts.data());
+  for (AVDictionary*& d : stream_opts) av_dict_free(&d);
+  if (ret == AVERROR_EXIT) return impl->Failed("cannot read stream info", ret);
   if (ret < 0) return absl::InvalidArgumentError(absl::StrCat("cannot read stream info: ", ff::ErrorString(ret)));
   const AVCodec* codec = nullptr;
   ret = av_find_best_stream(impl->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
@@ -111,6 +202,14 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   if (ret < 0) return absl::InvalidArgumentError("no video stream");
   impl->stream = ret;
   AVStream* st = impl->fmt->streams[ret];
+  auto [width, height] = std::pair<int, int>{st->codecpar->width, st->codecpar->height};
+  if ((width <= 0 || height <= 0) && options.max_frame_pixels > 0) std::tie(width, height) = DeclaredSize(path, ret);
+  const int64_t pixels = int64_t{width} * height;
+  if (options.max_frame_pixels > 0 && pixels > options.max_frame_pixels) {
+    return absl::ResourceExhaustedError(absl::StrCat("frames of ", width, "x", height, " = ", pixels,
+                                                     " pixels exceed the limit of ", options.max_frame_pixels,
+                                                     " pixels per frame"));
+  }
   if (st->codecpar->width <= 0 || st->codecpar->height <= 0) {
     return absl::InvalidArgumentError("video stream has no picture size");
   }
@@ -118,8 +217,14 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   avcodec_parameters_to_context(impl->dec.get(), st->codecpar);
   impl->dec->thread_count = std::max(1, options.threads);
   impl->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+  if (options.max_frame_pixels > 0) impl->dec->max_pixels = options.max_frame_pixels;
   ret = avcodec_open2(impl->dec.get(), codec, nullptr);
   if (ret < 0) return absl::UnimplementedError(absl::StrCat("cannot open decoder: ", ff::ErrorString(ret)));
+  // JPEG (JFIF) is BT.601 whatever the picture's height: the fallback for
+  // frames that carry no matrix of their own.
+  if (codec->id == AV_CODEC_ID_MJPEG && impl->dec->colorspace == AVCOL_SPC_UNSPECIFIED) {
+    impl->dec->colorspace = AVCOL_SPC_BT470BG;
+  }
 
   impl->tb = st->time_base;
   impl->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
@@ -132,7 +237,10 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   const auto pix_fmt = static_cast<AVPixelFormat>(st->codecpar->format);
   const char* pf = av_get_pix_fmt_name(pix_fmt);
   info.pix_fmt = pf ? pf : "unknown";
-  if (const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(pix_fmt)) info.bits_per_component = desc->comp[0].depth;
+  if (const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(pix_fmt)) {
+    info.bits_per_component = desc->comp[0].depth;
+    info.has_alpha = (desc->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
+  }
   const char* cs = av_color_space_name(st->codecpar->color_space);
   info.color_matrix = cs ? cs : "unknown";
   const char* cp = av_color_primaries_name(st->codecpar->color_primaries);
@@ -144,6 +252,13 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   if (matrix != nullptr && matrix_size >= 9 * sizeof(int32_t)) {
     const double degrees = av_display_rotation_get(reinterpret_cast<const int32_t*>(matrix));
     if (std::isfinite(degrees)) info.rotation_degrees = ((static_cast<int>(std::lround(degrees)) % 360) + 360) % 360;
+  }
+  impl->stored_w = info.width;
+  impl->stored_h = info.height;
+  if (options.upright) {
+    impl->quarter_turns = ((info.rotation_degrees + 45) / 90) % 4;
+    if (impl->quarter_turns % 2 == 1) std::swap(info.width, info.height);
+    info.rotation_degrees = 0;
   }
   info.full_range = ff::IsFullRange(st->codecpar->color_range, pix_fmt);
   AVRational rate = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
@@ -158,20 +273,29 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
   } else if (impl->fmt->duration > 0) {
     info.duration_s = static_cast<double>(impl->fmt->duration) / AV_TIME_BASE;
   }
-  if (st->nb_frames > 0) {
-    info.frame_count = st->nb_frames;
-    info.frame_count_exact = true;
-  } else if (options.exact_frame_count) {
+  // The container's count, else the duration's estimate: hints.
+  const bool stored = st->nb_frames > 0;
+  info.frame_count = stored ? st->nb_frames : static_cast<int64_t>(std::llround(info.duration_s * info.fps));
+  info.frame_count_exact = stored;
+  // A still image has no duration to estimate from: its packets are cheap.
+  if (options.exact_frame_count || info.frame_count <= 0) {
     int64_t n = 0;
-    while (av_read_frame(impl->fmt, impl->packet.get()) >= 0) {
+    while ((ret = av_read_frame(impl->fmt, impl->packet.get())) >= 0) {
       if (impl->packet->stream_index == impl->stream) ++n;
       av_packet_unref(impl->packet.get());
+    }
+    if (ret != AVERROR_EOF || impl->Interrupted(impl.get())) return impl->Failed("counting the frames failed", ret);
+    // A duration estimate is rounded: only a stored count must match exactly.
+    if (stored ? n != info.frame_count : std::abs(n - info.frame_count) > 1) {
+      DataLog(LogLevel::kWarning,
+              absl::StrFormat(
+                  "%s: the container %s %d frames, its video stream holds %d: using %d", path,
+                  stored ? "stores a count of" : absl::StrFormat("duration (%.3f s) x rate suggests", info.duration_s),
+                  info.frame_count, n, n));
     }
     info.frame_count = n;
     info.frame_count_exact = true;
     if (absl::Status s = impl->SeekPts(impl->start_pts); !s.ok()) return s;
-  } else {
-    info.frame_count = static_cast<int64_t>(std::llround(info.duration_s * info.fps));
   }
   if (info.frame_count <= 0) return absl::InvalidArgumentError("video stream has no frames");
   return std::unique_ptr<VideoReader>(new VideoReader(std::move(impl)));
@@ -179,6 +303,7 @@ absl::StatusOr<std::unique_ptr<VideoReader>> VideoReader::Open(const std::string
 
 absl::Status VideoReader::SeekToFrame(int64_t index) {
   Impl& m = *impl_;
+  m.StartOperation();
   if (index < 0) index = 0;
   // Close ahead: decoding forward is cheaper than a seek + GOP re-decode.
   if (index >= m.next_index && index - m.next_index <= 8 && !m.drained) {
@@ -232,6 +357,7 @@ absl::StatusOr<bool> VideoReader::ReadInto16(uint16_t* rgb48, int64_t* index, do
 
 absl::StatusOr<bool> VideoReader::ReadAs(uint8_t* rgb, int rgb_fmt, int64_t* index, double* time_s, int64_t* pts_out) {
   Impl& m = *impl_;
+  m.StartOperation();
   while (true) {
     if (!pending_) {
       absl::StatusOr<bool> got = m.Decode();
@@ -254,14 +380,18 @@ absl::StatusOr<bool> VideoReader::ReadAs(uint8_t* rgb, int rgb_fmt, int64_t* ind
       continue;
     }
     m.discard_before = -1;
-    if (m.frame->width != m.info.width || m.frame->height != m.info.height) {
+    if (m.frame->width != m.stored_w || m.frame->height != m.stored_h) {
       av_frame_unref(m.frame.get());
       return absl::DataLossError("picture size changed mid-stream");
     }
-    absl::Status s = m.converter.ToRgb(m.frame.get(), m.dec->colorspace, m.dec->color_range, rgb,
-                                       static_cast<AVPixelFormat>(rgb_fmt));
+    const auto fmt = static_cast<AVPixelFormat>(rgb_fmt);
+    const size_t pixel_bytes = av_image_get_linesize(fmt, 1, 0);
+    if (m.quarter_turns != 0) m.stored.resize(pixel_bytes * m.stored_w * m.stored_h);
+    absl::Status s = m.converter.ToRgb(m.frame.get(), m.dec->colorspace, m.dec->color_range,
+                                       m.quarter_turns != 0 ? m.stored.data() : rgb, fmt);
     av_frame_unref(m.frame.get());
     if (!s.ok()) return s;
+    if (m.quarter_turns != 0) RotatePixels(m.stored.data(), m.stored_w, m.stored_h, pixel_bytes, m.quarter_turns, rgb);
     if (index != nullptr) *index = idx;
     if (time_s != nullptr) *time_s = t;
     if (pts_out != nullptr) *pts_out = timed ? pts : m.PtsOf(idx);

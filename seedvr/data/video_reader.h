@@ -8,7 +8,12 @@
 // Output RGB is full range [0, 255] (RGB48: [0, 65535]).
 //
 // Frames come out as stored: a display rotation is reported in VideoInfo,
-// not applied, so a writer can copy it to the output unchanged.
+// not applied, so a writer can copy it to the output unchanged; with
+// ReaderOptions::upright they come out as players show them.
+//
+// What the decoder delivers is the truth, the container's metadata a hint:
+// an exact frame count is the video stream's packets, and a header count or
+// duration that disagrees with it is logged once per Open (data/log.h).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "seedvr/data/data_config.h"
 #include "seedvr/data/frame.h"
 
 namespace seedvr::data {
@@ -47,12 +53,16 @@ struct VideoInfo {
   int time_base_den = 0;
   int64_t start_pts = 0;
   double duration_s = 0.0;
-  // Frames in the stream: the container's count when it stores one (mp4, mov,
-  // avi), else duration * fps (mkv, webm) unless an exact count was requested.
-  // The estimate is a hint only: an mkv's duration is its longest stream's, so
-  // a soundtrack that outlasts the picture inflates it.
+  // Frames in the stream: with ReaderOptions::exact_frame_count the video
+  // stream's packets; else the container's count when it stores one (mp4,
+  // mov, avi) or duration * fps (mkv, webm). Both are hints only: remuxed and
+  // legacy files store wrong counts, and an mkv's duration is its longest
+  // stream's, so a soundtrack that outlasts the picture inflates it.
   int64_t frame_count = 0;
   bool frame_count_exact = false;
+  // The stored pix_fmt has an alpha plane (RGBA PNG, ...): frames come out
+  // as RGB, without it.
+  bool has_alpha = false;
 };
 
 struct ReaderOptions {
@@ -62,6 +72,21 @@ struct ReaderOptions {
   // (restoring a whole video, sampling clip starts); it costs one pass over
   // the file at Open.
   bool exact_frame_count = false;
+  // Frames come out as players show them: the display rotation, rounded to
+  // a multiple of 90 degrees, is applied to the pixels, and info() reports
+  // the displayed width and height and a rotation_degrees of 0. For
+  // consumers that cannot carry the rotation as a tag (training, image
+  // outputs, containers without a display matrix).
+  bool upright = false;
+  // Streams whose frames hold more pixels than this are refused at Open
+  // with ResourceExhausted, before any decoder allocates a frame (a few KB
+  // can declare 16000 x 16000); 0: no limit.
+  int64_t max_frame_pixels = kDefaultMaxFramePixels;
+  // Open, a seek or a Read that takes longer than this fails with
+  // DeadlineExceeded instead of hanging (a stalled mount, a stuck demuxer);
+  // 0: no limit. Paths are checked to be regular files before they are
+  // opened, so a FIFO never blocks the open.
+  double timeout_s = 120;
 };
 
 class VideoReader {

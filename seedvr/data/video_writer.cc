@@ -17,7 +17,7 @@ namespace {
 
 // The muxers that store a display matrix in FFmpeg 5.1 (movenc's tkhd
 // matrix); matroska gained one only in later versions.
-bool StoresRotation(const AVOutputFormat* format) {
+bool FormatStoresRotation(const AVOutputFormat* format) {
   for (const char* name : {"mov", "mp4", "3gp", "3g2", "psp", "ipod", "ismv", "f4v"}) {
     if (std::strcmp(format->name, name) == 0) return true;
   }
@@ -45,6 +45,11 @@ absl::StatusOr<int> ParseTag(const std::string& name, int (*from_name)(const cha
 }
 
 }  // namespace
+
+bool StoresRotation(const std::string& path, const std::string& format) {
+  const AVOutputFormat* f = av_guess_format(format.empty() ? nullptr : format.c_str(), path.c_str(), nullptr);
+  return f != nullptr && FormatStoresRotation(f);
+}
 
 struct VideoWriter::Impl {
   AVFormatContext* fmt = nullptr;
@@ -123,7 +128,7 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   if (ret < 0 || impl->fmt == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat("no container for ", path, ": ", ff::ErrorString(ret)));
   }
-  if (o.rotation_degrees % 360 != 0 && !StoresRotation(impl->fmt->oformat)) {
+  if (o.rotation_degrees % 360 != 0 && !FormatStoresRotation(impl->fmt->oformat)) {
     return absl::InvalidArgumentError(absl::StrCat(impl->fmt->oformat->name, " cannot store a display rotation (",
                                                    o.rotation_degrees, " degrees asked for ", path,
                                                    "); mov and mp4 can"));
@@ -167,9 +172,10 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   if (enc->pix_fmt == AV_PIX_FMT_NONE) return absl::InvalidArgumentError(absl::StrCat("unknown pix_fmt ", pix));
   if (absl::Status s = CheckPixFmt(codec, enc->pix_fmt); !s.ok()) return s;
   const bool rgb = av_pix_fmt_desc_get(enc->pix_fmt)->flags & AV_PIX_FMT_FLAG_RGB;
-  const bool full = o.full_range || rgb || enc->pix_fmt == AV_PIX_FMT_YUVJ420P || enc->pix_fmt == AV_PIX_FMT_YUVJ422P ||
-                    enc->pix_fmt == AV_PIX_FMT_YUVJ444P;
-  const AVColorSpace matrix = ff::ParseMatrix(o.color_matrix);
+  const bool jfif = codec->id == AV_CODEC_ID_MJPEG;
+  const bool full = o.full_range || rgb || jfif || enc->pix_fmt == AV_PIX_FMT_YUVJ420P ||
+                    enc->pix_fmt == AV_PIX_FMT_YUVJ422P || enc->pix_fmt == AV_PIX_FMT_YUVJ444P;
+  const AVColorSpace matrix = jfif ? AVCOL_SPC_BT470BG : ff::ParseMatrix(o.color_matrix);
   enc->colorspace = rgb ? AVCOL_SPC_RGB : matrix;
   enc->color_range = full ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
   if (matrix == AVCOL_SPC_BT709) {
@@ -178,6 +184,10 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   } else if (matrix == AVCOL_SPC_BT2020_NCL) {
     enc->color_primaries = AVCOL_PRI_BT2020;
     enc->color_trc = AVCOL_TRC_BT2020_10;
+  } else if (jfif) {
+    // JFIF names a matrix and a range, neither primaries nor a transfer.
+    enc->color_primaries = AVCOL_PRI_UNSPECIFIED;
+    enc->color_trc = AVCOL_TRC_UNSPECIFIED;
   } else {
     enc->color_primaries = AVCOL_PRI_SMPTE170M;
     enc->color_trc = AVCOL_TRC_SMPTE170M;

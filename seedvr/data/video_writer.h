@@ -41,7 +41,10 @@ struct EncoderOptions {
   std::string pix_fmt;
   int gop = -1;                // keyframe interval; -1 = encoder default
   int threads = 1;
-  std::string color_matrix = "bt709";  // bt709 | bt601 | bt2020; written into the stream
+  // bt709 | bt601 | bt2020; written into the stream. JPEG (mjpeg) is always
+  // BT.601 full range, what JFIF means and what JPEG decoders assume
+  // whatever the tags say: color_matrix and full_range do not apply to it.
+  std::string color_matrix = "bt709";
   // Written into the stream, named as FFmpeg names them ("bt709", "bt2020",
   // "smpte2084", "arib-std-b67", ...). Empty: what color_matrix implies
   // (bt709 -> bt709/bt709, bt601 -> smpte170m/smpte170m, bt2020 -> bt2020/bt2020-10).
@@ -56,6 +59,10 @@ struct EncoderOptions {
   std::string format;                  // container override ("matroska", "mp4", ...)
   std::map<std::string, std::string> codec_options;  // extra AVOptions for the encoder
 };
+
+// Whether the container `path` (or `format`) is written in stores a display
+// rotation (EncoderOptions::rotation_degrees); elsewhere rotate the pixels.
+bool StoresRotation(const std::string& path, const std::string& format = "");
 
 class VideoWriter {
  public:

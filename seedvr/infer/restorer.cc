@@ -15,6 +15,7 @@
 #include "seedvr/config/config.h"
 #include "seedvr/core/device.h"
 #include "seedvr/core/tensor_file.h"
+#include "seedvr/data/log.h"
 #include "seedvr/data/remux.h"
 #include "seedvr/data/video_reader.h"
 #include "seedvr/data/video_writer.h"
@@ -203,9 +204,21 @@ class RestorerImpl : public Restorer {
     // gets restored.
     data::ReaderOptions read;
     read.exact_frame_count = true;
+    read.upright = !data::StoresRotation(output);  // what cannot stay a tag turns the pixels
+    read.max_frame_pixels = options_.max_frame_pixels;
     auto reader = data::VideoReader::Open(input, read);
-    if (!reader.ok()) return reader.status();
+    if (!reader.ok()) {
+      if (absl::IsResourceExhausted(reader.status())) {  // the pixel limit: name its flag
+        return absl::ResourceExhaustedError(absl::StrCat(reader.status().message(), " (--max_frame_pixels)"));
+      }
+      return reader.status();
+    }
     const data::VideoInfo info = (*reader)->info();
+    if (info.has_alpha && writes_) {
+      data::DataLog(data::LogLevel::kWarning,
+                    absl::StrCat(input, " has an alpha channel (", info.pix_fmt, "): only colour is restored, ", output,
+                                 " is written opaque, without the transparency"));
+    }
     Progress done{0, std::max<int64_t>(info.frame_count, 1)};
 
     const int64_t chunk = options_.chunk_frames, overlap = options_.temporal_overlap;

@@ -11,9 +11,13 @@
 // in pixels with a linear ramp (see RestorerOptions), and frames are encoded
 // as soon as no later chunk changes them.
 //
-// Outputs keep the input's frame count, timestamps (variable frame rate
-// too), frame rate, rotation and colour tags, and its audio and subtitle
-// streams. They are written under a temporary name beside the output
+// Outputs keep the input's frame count (the frames the decoder delivers),
+// timestamps (variable frame rate too), frame rate, colour tags, and its
+// audio and subtitle streams. A display rotation stays a tag where the
+// output's container stores one (mp4, mov) and is applied to the pixels
+// elsewhere (mkv, webm, images, PNG sequences), so the output displays as
+// the input did. An alpha plane (transparent PNG) is not restored: the
+// output is opaque, and a warning names the file. They are written under a temporary name beside the output
 // (PartialPath) and renamed when complete, so an interrupted run never leaves
 // a file that looks finished.
 #pragma once
@@ -25,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "seedvr/data/data_config.h"
 #include "seedvr/parallel/ulysses.h"
 
 namespace seedvr::infer {
@@ -76,6 +81,9 @@ struct RestorerOptions {
   // 4 * sp_size * n + 1 frames, as the official cut_videos does); the
   // group's rank 0 writes the output. Null: one process.
   parallel::SequenceParallelHandle sp;
+  // Inputs whose frames hold more pixels fail before a frame is decoded,
+  // naming the file and the limit (--max_frame_pixels); 0: no limit.
+  int64_t max_frame_pixels = data::kDefaultMaxFramePixels;
 };
 
 // What a restoration has done so far, for progress displays.

@@ -18,22 +18,9 @@ namespace seedvr::data {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::LogCapture;
 using testing::ScratchDir;
 using testing::WriteSmallVideo;
-
-// Captures data-layer log lines for the duration of a test.
-class LogCapture {
- public:
-  LogCapture() {
-    SetDataLogSink([this](LogLevel level, const std::string& m) { lines.push_back(m); });
-  }
-  ~LogCapture() { SetDataLogSink(nullptr); }
-  int Count(const std::string& needle) const {
-    return static_cast<int>(std::count_if(lines.begin(), lines.end(),
-                                          [&](const std::string& l) { return l.find(needle) != std::string::npos; }));
-  }
-  std::vector<std::string> lines;
-};
 
 DataConfig SmallConfig(const std::string& root) {
   DataConfig c;
@@ -291,6 +278,155 @@ TEST(DatasetTest, MkvWithALongerSoundtrackSamplesOnlyItsRealFrames) {
   }
   EXPECT_GT(starts.size(), 4u);
   EXPECT_EQ((*ds)->stats().padded_clips, 0);
+}
+
+// BR-07: a training folder of mkv clips (17 frames, each under 3 s of Opus):
+// every clip is sized by its packets, so none is dropped and no sample pads;
+// the duration's disagreement is logged once per file.
+TEST(DatasetTest, MkvClipsUnderLongerSoundtracksAllTrain) {
+  const std::string root = ScratchDir(), hq = root + "/hq";
+  fs::create_directories(hq);
+  testing::Shell("ffmpeg -v error -y -f lavfi -i sine=frequency=330:sample_rate=48000:duration=3 -c:a libopus " + root +
+                 "/a3.mka");
+  for (int i = 1; i <= 3; ++i) {
+    const std::string v = root + "/v" + std::to_string(i) + ".mkv";
+    testing::Shell("ffmpeg -v error -y -f lavfi -i testsrc2=size=96x96:rate=25 -vf hue=h=" + std::to_string(i * 90) +
+                   " -frames:v 17 -c:v libx264 -pix_fmt yuv420p " + v + " && ffmpeg -v error -y -i " + v + " -i " +
+                   root + "/a3.mka -map 0:v -map 1:a -c copy " + hq + "/clip" + std::to_string(i) + ".mkv");
+  }
+  DataConfig c = SmallConfig(root);
+  c.num_frames = 17;
+  LogCapture log;
+  auto ds = VideoPairDataset::Create(c);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ((*ds)->entries()[i].hq_info.frame_count, 17);
+    EXPECT_EQ(log.Count((*ds)->entries()[i].hq_path + ": the container duration"), 1) << i;
+    absl::StatusOr<Sample> s = (*ds)->Get(i, 5);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->padded_frames, 0);
+  }
+  DataLoader loader(ds->get(), LoaderOptions::FromConfig(c));
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(loader.Next().ok());
+  EXPECT_TRUE((*ds)->stats().skipped.empty());
+}
+
+// A remuxed AVI whose header says 40 frames over 21: clip starts come from
+// the packets, so no sample starts past the real end.
+TEST(DatasetTest, AviWithAWrongHeaderCountSamplesItsRealFrames) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  WriteSmallVideo(root + "/hq/legacy.avi", "mpeg4", 64, 48, 21);
+  testing::SetAviHeaderFrameCount(root + "/hq/legacy.avi", 40);
+  auto ds = VideoPairDataset::Create(SmallConfig(root));
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->entries()[0].hq_info.frame_count, 21);
+  for (uint64_t seed = 0; seed < 12; ++seed) {
+    absl::StatusOr<Sample> s = (*ds)->Get(0, seed);
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->padded_frames, 0) << "start " << s->start_frame;
+  }
+}
+
+// A clip shorter than num_frames is padded and said so once per file,
+// however many samples it gives; with data.short_clips: skip it is left out
+// and named.
+TEST(DatasetTest, ShortClipsAreLoggedOnceOrSkipped) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  WriteSmallVideo(root + "/hq/short.mp4", "libx264", 64, 48, 3);
+  WriteSmallVideo(root + "/hq/long.mp4", "libx264", 64, 48, 12);
+  {
+    LogCapture log;
+    auto ds = VideoPairDataset::Create(SmallConfig(root));
+    ASSERT_TRUE(ds.ok()) << ds.status();
+    for (uint64_t seed = 0; seed < 4; ++seed) {
+      for (size_t i = 0; i < 2; ++i) ASSERT_TRUE((*ds)->Get(i, seed).ok());
+    }
+    EXPECT_EQ(log.Count(root + "/hq/short.mp4: 3 frame(s) from frame 0, fewer than the 5 of a clip"), 1);
+    EXPECT_EQ(log.Count("long.mp4"), 0);
+    EXPECT_EQ((*ds)->stats().padded_clips, 4);
+  }
+  DataConfig skip = SmallConfig(root);
+  skip.short_clips = "skip";
+  LogCapture log;
+  auto ds = VideoPairDataset::Create(skip);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 1u);
+  EXPECT_EQ((*ds)->entries()[0].stem, "long");
+  EXPECT_EQ(
+      log.Count("skipping " + root + "/hq/short.mp4: 3 frame(s), fewer than the 5 of a clip (data.short_clips: skip)"),
+      1);
+}
+
+// Training reads frames as players show them: a phone clip stored 96x64
+// with a 90 degree display rotation trains as 64x96.
+TEST(DatasetTest, RotatedClipsTrainUpright) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  WriteSmallVideo(root + "/stored.mp4", "libx264", 96, 64, 5);
+  testing::Shell("ffmpeg -v error -y -i " + root + "/stored.mp4 -c copy -metadata:s:v:0 rotate=90 " + root +
+                 "/hq/portrait.mp4");
+  DataConfig c = SmallConfig(root);
+  c.crop_size = {0, 0};  // whole frames
+  auto ds = VideoPairDataset::Create(c);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  EXPECT_EQ((*ds)->entries()[0].hq_info.width, 64);
+  EXPECT_EQ((*ds)->entries()[0].hq_info.height, 96);
+  absl::StatusOr<Sample> s = (*ds)->Get(0, 1);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->hq.w, 64);
+  EXPECT_EQ(s->hq.h, 96);
+  EXPECT_EQ(s->lq.w, 64);
+}
+
+// Frames over data.max_frame_pixels are skipped and named at Create(),
+// before a frame is decoded; the rest trains.
+TEST(DatasetTest, FramesOverThePixelLimitAreSkippedAndNamed) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/hq");
+  WriteSmallVideo(root + "/hq/big.mp4", "libx264", 96, 64, 5);
+  WriteSmallVideo(root + "/hq/small.mp4", "libx264", 64, 48, 5);
+  DataConfig c = SmallConfig(root);
+  c.max_frame_pixels = 64 * 48;
+  LogCapture log;
+  auto ds = VideoPairDataset::Create(c);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 1u);
+  EXPECT_EQ((*ds)->entries()[0].stem, "small");
+  EXPECT_EQ(log.Count("skipping " + root + "/hq/big.mp4: frames of 96x64 = 6144 pixels exceed the limit of 3072 " +
+                      "pixels per frame (data.max_frame_pixels)"),
+            1);
+}
+
+// A symlink loop and a FIFO in hq/ are named and skipped at Create(); a
+// clip replaced by a FIFO during training fails its sample (the loader
+// replaces it) instead of hanging the run.
+TEST(DatasetTest, SymlinkLoopsAndFifosAreSkippedNotHungOn) {
+  const std::string root = ScratchDir(), hq = root + "/hq";
+  MakeHq(root, 2);
+  fs::create_symlink(hq + "/loop.mp4", hq + "/loop.mp4");
+  testing::Shell("mkfifo " + hq + "/pipe.mkv");
+  LogCapture log;
+  auto ds = VideoPairDataset::Create(SmallConfig(root));
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 2u);
+  EXPECT_EQ(log.Count("skipping " + hq + "/loop.mp4: "), 1);
+  EXPECT_EQ(log.Count("skipping " + hq + "/pipe.mkv: video " + hq + "/pipe.mkv is not a regular file"), 1);
+
+  const std::string victim = (*ds)->entries()[0].hq_path;
+  fs::remove(victim);
+  testing::Shell("mkfifo " + victim);
+  absl::StatusOr<Sample> s = (*ds)->Get(0, 1);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("not a regular file"), std::string::npos) << s.status();
+  DataLoader loader(ds->get(), LoaderOptions::FromConfig(SmallConfig(root)));
+  for (int i = 0; i < 4; ++i) {
+    absl::StatusOr<Sample> next = loader.Next();
+    ASSERT_TRUE(next.ok()) << next.status();
+    EXPECT_NE(next->stem, (*ds)->entries()[0].stem);
+  }
 }
 
 TEST(DatasetTest, BadFilesAreSkippedWithOneWarningEach) {

@@ -27,7 +27,10 @@ extern "C" {
 namespace seedvr::data {
 namespace {
 
+using testing::FfmpegRgb;
+using testing::MeanChannel;
 using testing::ScratchDir;
+using testing::Shell;
 using testing::WriteSmallVideo;
 
 struct Pair {
@@ -698,6 +701,235 @@ TEST(CodecRoundTripTest, CompressionStrengthOrdersTheError) {
   EXPECT_LT(psnr_of(q), psnr_of(q2) - 3.0);
   Clip odd = testing::SmallClip(37, 21, 3);
   EXPECT_TRUE(VideoCodecRoundTrip(&odd, lo).ok());
+}
+
+// Issue 18: what the stream delivers wins over what the container says.
+
+// A phone video whose orientation is only its display matrix (BR-03: coded
+// 96x64, rotate 90), and the other angles: read upright, the frames are what
+// the ffmpeg CLI shows (it applies the matrix), in the displayed size.
+TEST(RotationTest, UprightFramesAreWhatPlayersShow) {
+  const std::string dir = ScratchDir();
+  Shell("ffmpeg -v error -y -f lavfi -i testsrc2=size=96x64:rate=25 -frames:v 9 -c:v libx264 -pix_fmt yuv420p " + dir +
+        "/a.mp4");
+  for (const int rotate : {90, 180, 270}) {
+    const std::string path = dir + "/r" + std::to_string(rotate) + ".mp4";
+    Shell("ffmpeg -v error -y -i " + dir + "/a.mp4 -c copy -metadata:s:v:0 rotate=" + std::to_string(rotate) + " " +
+          path);
+    absl::StatusOr<VideoInfo> stored = ProbeVideo(path);
+    ASSERT_TRUE(stored.ok()) << stored.status();
+    EXPECT_NE(stored->rotation_degrees, 0) << path;
+    EXPECT_EQ(stored->width, 96);
+    ReaderOptions upright;
+    upright.upright = true;
+    absl::StatusOr<Clip> clip = ReadClip(path, 0, 9, upright);
+    ASSERT_TRUE(clip.ok()) << clip.status();
+    const bool portrait = rotate != 180;
+    EXPECT_EQ(clip->w, portrait ? 64 : 96) << path;
+    EXPECT_EQ(clip->h, portrait ? 96 : 64) << path;
+    EXPECT_EQ(ProbeVideo(path, upright)->rotation_degrees, 0) << "nothing is left for a player to turn";
+    const std::string shown = FfmpegRgb(path);
+    ASSERT_EQ(shown.size(), clip->rgb.size()) << path;
+    double diff = 0;
+    for (size_t i = 0; i < shown.size(); ++i) diff += std::abs(int{static_cast<uint8_t>(shown[i])} - clip->rgb[i]);
+    EXPECT_LT(diff / shown.size(), 3.0) << path;  // the CLI's swscale path rounds differently
+    if (!portrait) {                              // the same size either way: the pixels must have turned
+      absl::StatusOr<Clip> as_stored = ReadClip(path, 0, 9);
+      double turned = 0;
+      for (size_t i = 0; i < shown.size(); ++i)
+        turned += std::abs(int{static_cast<uint8_t>(shown[i])} - as_stored->rgb[i]);
+      EXPECT_GT(turned / shown.size(), 20.0);
+    }
+  }
+}
+
+// BR-07: an mkv stores no frame count and its duration is the longest
+// track's (21 frames under 2 s of Opus): the exact count is the packets, and
+// the disagreement is logged once, naming the file and both counts.
+TEST(FrameCountTest, MkvDurationIsAHintAndTheDisagreementIsLogged) {
+  const std::string dir = ScratchDir(), path = dir + "/longaudio.mkv";
+  Shell("ffmpeg -v error -y -f lavfi -i testsrc2=size=96x64:rate=25 -frames:v 21 -c:v libx264 -pix_fmt yuv420p " + dir +
+        "/v.mkv && ffmpeg -v error -y -f lavfi -i sine=frequency=440:sample_rate=48000:duration=2 -c:a libopus " + dir +
+        "/a.mka && ffmpeg -v error -y -i " + dir + "/v.mkv -i " + dir + "/a.mka -map 0:v -map 1:a -c copy " + path);
+  testing::LogCapture log;
+  absl::StatusOr<VideoInfo> exact = ProbeVideo(path, {.exact_frame_count = true});
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_EQ(exact->frame_count, 21);
+  ASSERT_EQ(log.lines.size(), 1u);
+  EXPECT_NE(log.lines[0].find(path), std::string::npos) << log.lines[0];
+  EXPECT_NE(log.lines[0].find("using 21"), std::string::npos) << log.lines[0];
+  absl::StatusOr<Clip> all = ReadClip(path, 0, 60);
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_EQ(all->t, 21);
+}
+
+// A remuxed legacy AVI whose header counts say 40 frames over 21: the
+// packets win, the disagreement is logged, and reading to the real end is no
+// "truncated" error.
+TEST(FrameCountTest, AviHeaderCountThatDisagreesLosesToThePackets) {
+  const std::string dir = ScratchDir(), path = dir + "/remuxed.avi";
+  const Clip src = WriteSmallVideo(path, "mpeg4", 64, 48, 21);
+  testing::SetAviHeaderFrameCount(path, 40);
+  absl::StatusOr<VideoInfo> header = ProbeVideo(path);
+  ASSERT_TRUE(header.ok()) << header.status();
+  EXPECT_EQ(header->frame_count, 40) << "the header count is no longer wrong: the test lost its case";
+  testing::LogCapture log;
+  absl::StatusOr<VideoInfo> exact = ProbeVideo(path, {.exact_frame_count = true});
+  ASSERT_TRUE(exact.ok()) << exact.status();
+  EXPECT_EQ(exact->frame_count, 21);
+  EXPECT_EQ(log.Count(path + ": the container stores a count of 40 frames, its video stream holds 21"), 1)
+      << (log.lines.empty() ? "" : log.lines[0]);
+  absl::StatusOr<Clip> clip = ReadClip(path, 10, 11);
+  ASSERT_TRUE(clip.ok()) << clip.status();
+  EXPECT_EQ(clip->t, 11);
+  EXPECT_GT(Psnr(clip->frame(10), src.frame(20), src.frame_bytes()), 30.0);
+}
+
+// BR-11: JPEG is BT.601 full range (JFIF) both ways. A green still made by
+// the ffmpeg CLI reads as its RGB at any height (the untagged-video rule
+// would take BT.709 from 720 lines on), and what the writer makes as JPEG
+// decodes in the CLI to the same colour, even when BT.709 was asked for.
+TEST(JpegColourTest, JpegIsBt601FullRangeReadingAndWriting) {
+  const std::string dir = ScratchDir();
+  const uint8_t green[3] = {0x14, 0xB4, 0x28};
+  for (const char* size : {"96x64", "64x720"}) {
+    const std::string path = dir + "/green_" + size + ".jpg";
+    Shell(std::string("ffmpeg -v error -y -f lavfi -i color=c=0x14B428:size=") + size + " -frames:v 1 -q:v 1 " + path);
+    absl::StatusOr<Clip> read = ReadClip(path, 0, 1);
+    ASSERT_TRUE(read.ok()) << read.status();
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(MeanChannel(read->rgb.data(), read->rgb.size(), c), green[c], 2.0) << path << " channel " << c;
+    }
+  }
+  Clip flat(1, 96, 64);
+  for (size_t i = 0; i < flat.rgb.size(); ++i) flat.rgb[i] = green[i % 3];
+  for (const char* matrix : {"bt709", "bt601"}) {
+    const std::string path = dir + "/written_" + matrix + ".jpg";
+    EncoderOptions o;
+    o.codec = "mjpeg";
+    o.qscale = 1;
+    o.color_matrix = matrix;
+    ASSERT_TRUE(WriteVideo(path, flat, o).ok());
+    const std::string shown = FfmpegRgb(path);
+    ASSERT_EQ(shown.size(), flat.rgb.size());
+    for (int c = 0; c < 3; ++c) {
+      EXPECT_NEAR(MeanChannel(reinterpret_cast<const uint8_t*>(shown.data()), shown.size(), c), green[c], 2.0)
+          << path << " channel " << c;
+    }
+    absl::StatusOr<VideoInfo> info = ProbeVideo(path);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->color_matrix, "bt470bg") << path;
+    EXPECT_TRUE(info->full_range) << path;
+  }
+}
+
+// Every pix_fmt writes the matrix and range it was asked for into its tags,
+// and the ffmpeg CLI (which honours them) decodes the colour that was
+// written; PNG is RGB and exact.
+TEST(ColourTagsTest, EveryPixFmtTagsItsMatrixAndRangeAndDecodesElsewhereAlike) {
+  const std::string dir = ScratchDir();
+  const uint8_t rgb[3] = {200, 60, 30};
+  Clip flat(2, 64, 48);
+  for (size_t i = 0; i < flat.rgb.size(); ++i) flat.rgb[i] = rgb[i % 3];
+  struct Case {
+    const char* file;
+    const char* codec;
+    const char* pix_fmt;
+    const char* matrix;
+    bool full;
+    const char* tag;  // as FFmpeg names the matrix
+  };
+  for (const Case& c : {Case{"a.mkv", "libx264", "yuv422p", "bt601", false, "smpte170m"},
+                        Case{"b.mkv", "libx264", "yuv444p", "bt709", false, "bt709"},
+                        Case{"c.mp4", "libx264", "yuv420p10le", "bt2020", false, "bt2020nc"},
+                        Case{"d.mov", "prores", "yuv422p10le", "bt709", false, "bt709"},
+                        Case{"e.mkv", "ffv1", "yuv420p", "bt601", true, "smpte170m"}}) {
+    const std::string path = dir + "/" + c.file;
+    EncoderOptions o;
+    o.codec = c.codec;
+    o.pix_fmt = c.pix_fmt;
+    o.color_matrix = c.matrix;
+    o.full_range = c.full;
+    o.crf = 0;
+    ASSERT_TRUE(WriteVideo(path, flat, o).ok()) << path;
+    absl::StatusOr<VideoInfo> info = ProbeVideo(path);
+    ASSERT_TRUE(info.ok()) << info.status();
+    EXPECT_EQ(info->pix_fmt, c.pix_fmt) << path;
+    EXPECT_EQ(info->color_matrix, c.tag) << path;
+    EXPECT_EQ(info->full_range, c.full) << path;
+    const std::string shown = FfmpegRgb(path);
+    absl::StatusOr<Clip> read = ReadClip(path, 0, 2);
+    ASSERT_TRUE(read.ok()) << read.status();
+    for (int ch = 0; ch < 3; ++ch) {
+      EXPECT_NEAR(MeanChannel(reinterpret_cast<const uint8_t*>(shown.data()), shown.size(), ch), rgb[ch], 2.5)
+          << path << " channel " << ch << " (ffmpeg CLI)";
+      EXPECT_NEAR(MeanChannel(read->rgb.data(), read->rgb.size(), ch), rgb[ch], 2.5) << path << " channel " << ch;
+    }
+  }
+  const std::string png = dir + "/f.png";
+  Clip one(1, 64, 48);
+  std::copy(flat.frame(0), flat.frame(1), one.frame(0));
+  ASSERT_TRUE(WriteVideo(png, one, {.codec = "png", .pix_fmt = "rgb24"}).ok());
+  EXPECT_EQ(FfmpegRgb(png), std::string(one.rgb.begin(), one.rgb.end()));
+}
+
+// BR-09: a transparent PNG says so; frames come out as RGB.
+TEST(AlphaTest, AnRgbaPngReportsItsAlpha) {
+  const std::string dir = ScratchDir();
+  Shell(
+      "ffmpeg -v error -y -f lavfi -i smptebars=size=96x64 -vf \"format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':"
+      "a='if(lt(X,48),255,0)'\" -frames:v 1 " +
+      dir + "/sprite.png");
+  Shell("ffmpeg -v error -y -f lavfi -i smptebars=size=96x64 -frames:v 1 " + dir + "/opaque.png");
+  absl::StatusOr<VideoInfo> sprite = ProbeVideo(dir + "/sprite.png"), opaque = ProbeVideo(dir + "/opaque.png");
+  ASSERT_TRUE(sprite.ok() && opaque.ok()) << sprite.status() << opaque.status();
+  EXPECT_TRUE(sprite->has_alpha);
+  EXPECT_FALSE(opaque->has_alpha);
+  EXPECT_EQ(ReadClip(dir + "/sprite.png", 0, 1)->rgb.size(), 96u * 64 * 3);
+}
+
+// A frame larger than the limit is refused at Open, before a decoder
+// allocates it: a 96x64 clip under a limit of 6000 pixels, and a 4000x3000
+// JPEG (whose decoder learns its size only from the picture) under 10^6.
+TEST(FrameLimitTest, FramesOverThePixelLimitAreRefusedBeforeDecoding) {
+  const std::string dir = ScratchDir();
+  WriteSmallVideo(dir + "/a.mp4", "libx264", 96, 64, 3);
+  ReaderOptions small;
+  small.max_frame_pixels = 6000;
+  absl::StatusOr<VideoInfo> refused = ProbeVideo(dir + "/a.mp4", small);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.status().message().find("96x64 = 6144 pixels exceed the limit of 6000"), std::string::npos)
+      << refused.status();
+  small.max_frame_pixels = 6144;
+  EXPECT_TRUE(ProbeVideo(dir + "/a.mp4", small).ok());
+
+  const std::string big = dir + "/big.jpg";
+  Shell("ffmpeg -v error -y -f lavfi -i color=c=red:size=4000x3000 -frames:v 1 -q:v 31 " + big);
+  small.max_frame_pixels = 1000000;
+  absl::StatusOr<VideoInfo> declared = ProbeVideo(big, small);
+  EXPECT_EQ(declared.status().code(), absl::StatusCode::kResourceExhausted) << declared.status();
+  EXPECT_NE(declared.status().message().find("4000x3000 = 12000000 pixels"), std::string::npos) << declared.status();
+}
+
+// Paths that are not regular files fail at once instead of blocking the
+// open (a FIFO waits for a writer forever), and a read that does not finish
+// within the time limit fails instead of hanging.
+TEST(ReaderTest, FifosAndStuckReadsFailInsteadOfHanging) {
+  const std::string dir = ScratchDir();
+  const std::string fifo = dir + "/clip.mp4";
+  Shell("mkfifo " + fifo);
+  absl::StatusOr<VideoInfo> info = ProbeVideo(fifo);
+  EXPECT_EQ(info.status().code(), absl::StatusCode::kInvalidArgument) << info.status();
+  EXPECT_NE(info.status().message().find("not a regular file"), std::string::npos) << info.status();
+  std::filesystem::create_symlink(dir + "/loop.mkv", dir + "/loop.mkv");
+  EXPECT_FALSE(ProbeVideo(dir + "/loop.mkv").ok());
+
+  WriteSmallVideo(dir + "/a.mkv", "libx264", 64, 48, 5);
+  ReaderOptions instant;
+  instant.timeout_s = 1e-9;
+  absl::StatusOr<VideoInfo> stuck = ProbeVideo(dir + "/a.mkv", instant);
+  EXPECT_EQ(stuck.status().code(), absl::StatusCode::kDeadlineExceeded) << stuck.status();
+  EXPECT_NE(stuck.status().message().find("1e-09 s"), std::string::npos) << stuck.status();
 }
 
 }  // namespace
