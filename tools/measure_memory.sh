@@ -57,7 +57,7 @@ run() {  # name, then flags
   local name=$1
   shift
   local kib est
-  kib=$(peak_kib .bazel/bin/tools/train "${common[@]}" --save_dir "$work/out_$name" "$@")
+  kib=$(peak_kib .bazel/bin/tools/train "${common[@]}" --save_dir "$work/out_$name" --overwrite "$@")
   est=$(estimate_gib "${common[@]}" "$@")
   echo "$name $kib $est"
 }

@@ -11,4 +11,7 @@ bazel build //tools:make_demo_data //tools:prepare_text_embeddings //tools:train
 [ -d data/demo_eval/hq ] || .bazel/bin/tools/make_demo_data --out data/demo_eval --width 320 --height 192 --frames 17 --clips 4 --seed 1000
 [ -f data/demo/text_embeddings.safetensors ] ||
   .bazel/bin/tools/prepare_text_embeddings --config configs/tiny.yaml --out data/demo/text_embeddings.safetensors
-.bazel/bin/tools/train --config configs/tiny.yaml "$@"
+# A rerun replaces the demo's earlier run in its save_dir, unless it resumes it.
+overwrite=(--overwrite)
+for a in "$@"; do [[ "$a" == --resume* ]] && overwrite=(); done
+.bazel/bin/tools/train --config configs/tiny.yaml "${overwrite[@]}" "$@"
