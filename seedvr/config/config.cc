@@ -155,6 +155,7 @@ void TrainFields(V& v, TrainConfig& c) {
     s("text_embeddings", t.text_embeddings);
     s("eval_root", t.eval_root);
     s("eval_clips", t.eval_clips, InRange<int64_t>(0, 100000));
+    s("eval_every", t.eval_every, AtLeast<int64_t>(0));
     s("device", t.device);  // resolved against the machine at start-up (core/device.h)
     s("precision", t.precision, OneOf({"auto", "bf16", "fp32"}));
     s("vae_precision", t.vae_precision, OneOf({"auto", "bf16", "fp32"}));
@@ -229,6 +230,10 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
     e.push_back(absl::StrCat("model.vid_in_channels: expected 2 * vae.latent_channels + 1 (",
                              2 * c.vae.latent_channels + 1, ") in and vae.latent_channels out, got ",
                              c.model.vid_in_channels, " and ", c.model.vid_out_channels));
+  }
+  if (c.loss.lambda_adv == 0 && c.loss.lambda_fm == 0 && c.loss.lambda_l1 == 0) {
+    e.push_back(
+        "loss.lambda_l1: with loss.lambda_adv and loss.lambda_fm 0 too, the generator has nothing to learn from");
   }
   for (const auto& [key, b] : {std::pair{"betas", c.optimizer.betas}, std::pair{"d_betas", c.optimizer.d_betas}}) {
     if (!(b[0] >= 0 && b[0] < 1 && b[1] >= 0 && b[1] < 1)) {

@@ -101,9 +101,11 @@ struct TrainingConfig {
   bool sample_posterior = true;
   std::string text_embeddings;     // from prepare_text_embeddings
   // Held-out clips (eval_root/hq, optional eval_root/lq) on which the EMA
-  // generator's restoration is measured at the start and the end.
+  // generator's restoration is measured at the start, every eval_every
+  // steps and at the end.
   std::string eval_root;
   int64_t eval_clips = 0;          // 0 disables the evaluation
+  int64_t eval_every = 0;          // 0: only at the start and the end
   // auto | cpu | cuda | cuda:N; auto takes this process's GPU (cuda:LOCAL_RANK
   // under torchrun) when one is visible.
   std::string device = "auto";

@@ -22,6 +22,12 @@ absl::StatusOr<at::Tensor> FrozenVAE::Encode(const at::Tensor& video, std::optio
   return (gen.has_value() ? post->Sample(gen) : post->mean).to(at::kFloat) * scale();
 }
 
+absl::StatusOr<at::Tensor> FrozenVAE::Decode(const at::Tensor& latents) {
+  auto video = vae_->Decode((latents / scale()).to(dtype_));
+  if (!video.ok()) return video.status();
+  return video->to(at::kFloat);
+}
+
 at::Tensor FrozenVAE::DecodeWithGrad(const at::Tensor& latents) {
   return vae_->decoder()->forward((latents / scale()).to(dtype_)).to(at::kFloat);
 }

@@ -28,6 +28,10 @@ class FrozenVAE {
   // or the posterior mean when `gen` is empty. No gradient.
   absl::StatusOr<at::Tensor> Encode(const at::Tensor& video, std::optional<at::Generator> gen);
 
+  // Latents -> pixels [B, 3, T, H, W] in fp32, without gradients and within
+  // the VAE's memory settings (what the evaluation shows).
+  absl::StatusOr<at::Tensor> Decode(const at::Tensor& latents);
+
   // Latents -> pixels with gradients flowing back to the latents (the
   // decoder's weights stay frozen).
   at::Tensor DecodeWithGrad(const at::Tensor& latents);

@@ -56,6 +56,7 @@ absl::StatusOr<TrainerParams> LowerTrainConfig(const config::TrainConfig& c, con
   p.save_every = c.checkpoint.save_every;
   p.keep_last = c.checkpoint.keep_last;
   p.eval_clips = c.training.eval_clips;
+  p.eval_every = c.training.eval_every;
   p.save_dir = c.checkpoint.save_dir;
   p.resume = c.checkpoint.resume;
   p.overwrite = c.checkpoint.overwrite;

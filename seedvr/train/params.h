@@ -84,6 +84,7 @@ struct TrainerParams {
   int64_t save_every = 1;
   int64_t keep_last = 0;
   int64_t eval_clips = 0;
+  int64_t eval_every = 0;
   std::string save_dir;
   std::string resume;
   bool overwrite = false;  // checkpoint.overwrite

@@ -90,11 +90,18 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
     if (!r.ok()) return r.status();
     if (main) {
-      monitor.Print(
-          absl::StrFormat("eval %s (step %d, %d held-out clips): L1(restored EMA, HQ) = %.5f, "
-                          "L1(LQ, HQ) = %.5f",
-                          when, t.step(), r->clips, r->restored_l1, r->lq_l1));
-      if (auto s = monitor.Record(t.step(), {{"eval_restored_l1", r->restored_l1}, {"eval_lq_l1", r->lq_l1}});
+      monitor.Print(absl::StrFormat(
+          "eval %s (step %d, %d held-out clips): PSNR restored %.2f dB, LQ %.2f dB, VAE round trip %.2f dB; "
+          "high-frequency energy / HQ: restored %.3f, LQ %.3f; latent L1 restored %.4f, LQ %.4f; %s",
+          when, t.step(), r->clips, r->restored_psnr, r->lq_psnr, r->vae_psnr, r->restored_hf_ratio, r->lq_hf_ratio,
+          r->restored_l1, r->lq_l1, r->samples_path));
+      if (auto s = monitor.Record(t.step(), {{"eval_restored_psnr", r->restored_psnr},
+                                             {"eval_lq_psnr", r->lq_psnr},
+                                             {"eval_vae_psnr", r->vae_psnr},
+                                             {"eval_restored_hf_ratio", r->restored_hf_ratio},
+                                             {"eval_lq_hf_ratio", r->lq_hf_ratio},
+                                             {"eval_restored_l1", r->restored_l1},
+                                             {"eval_lq_l1", r->lq_l1}});
           !s.ok()) {
         return s;
       }
@@ -119,6 +126,9 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     auto signalled = t.AnyRank(parallel::StopSignal() != 0, p.wait_timeout, "agreeing on a stop signal");
     if (!signalled.ok()) return signalled.status();
     const bool stop = *signalled && t.step() < p.max_steps;  // at the last step the run ends anyway
+    if (p.eval_every > 0 && t.step() % p.eval_every == 0 && t.step() < p.max_steps) {
+      if (auto s = evaluate("during"); !s.ok()) return s;
+    }
     if ((t.step() % p.save_every == 0 && t.step() < p.max_steps) || stop) {
       if (auto s = save(false, p.keep_last); !s.ok()) return s;
       if (auto s = monitor.WritePlot(); !s.ok()) return s;

@@ -11,9 +11,12 @@
 // discriminator is updated d_steps times (adversarial loss, lazy exact R1
 // when D has double backward, approximated R1/R2), then the generator with
 // D frozen (adversarial, feature matching, L1); the EMA follows the
-// generator. This template holds only what depends on the policies (the two
-// updates); batches, optimizers, EMA, checkpoint state and evaluation live
-// in TrainingCore (training_core.h), compiled once.
+// generator. With loss.lambda_adv and lambda_fm both 0 the step is L1 alone
+// and the discriminator is left out (a warm-up before APT, or the L1-only
+// baseline a GAN run is compared with). This template holds only what
+// depends on the policies (the two updates); batches, optimizers, EMA,
+// checkpoint state and evaluation live in TrainingCore (training_core.h),
+// compiled once.
 //
 // The parallelism strategy sees only parameter sets and losses: before the
 // backward of each update's last micro-batch it is told which set that
@@ -134,10 +137,15 @@ class Trainer final : public TrainerInterface {
     const LossWeights& w = p.weights;
     auto logits_fn = [this](const at::Tensor& x) { return Judge(x).logits; };
 
+    // With neither an adversarial nor a feature-matching weight the step is
+    // a plain L1 regression (a warm-up, or the L1-only baseline of a GAN
+    // run): the discriminator neither trains nor judges.
+    const bool adversarial = w.adv > 0 || w.fm > 0;
+
     // Discriminator.
     SetRequiresGrad(core_.discriminator_parameters(), true);
     double d_adv = 0, r1 = 0, ar1 = 0, ar2 = 0, d_norm = 0;
-    for (int64_t k = 0; k < p.d_steps; ++k) {
+    for (int64_t k = 0; k < (adversarial ? p.d_steps : 0); ++k) {
       Resample();
       core_.ZeroGradDiscriminator();
       const bool r1_due = core_.R1Due();
@@ -189,39 +197,44 @@ class Trainer final : public TrainerInterface {
     for (size_t i = 0; i < batches->size(); ++i) {
       const LatentBatch& b = (*batches)[i];
       at::Tensor fake = g_.Restore(b.lq, b.noise);
-      Condition(b);
-      discriminator::DiscriminatorOutput fake_out = Judge(core_.DiscriminatorInput(fake));
-      discriminator::DiscriminatorOutput real_out;
-      {
-        torch::NoGradGuard no_grad;
-        real_out = Judge(core_.DiscriminatorInput(b.hq));
-      }
-      at::Tensor adv = L::Generator(fake_out.logits, real_out.logits);
-      at::Tensor loss = w.adv * adv;
-      if (w.fm > 0) {
-        at::Tensor f = losses::FeatureMatching(fake_out.features, real_out.features);
-        loss = loss + w.fm * f;
-        fm += f.item<double>() / accum;
+      at::Tensor loss;  // config validation: some weight is positive
+      if (adversarial) {
+        Condition(b);
+        discriminator::DiscriminatorOutput fake_out = Judge(core_.DiscriminatorInput(fake));
+        discriminator::DiscriminatorOutput real_out;
+        {
+          torch::NoGradGuard no_grad;
+          real_out = Judge(core_.DiscriminatorInput(b.hq));
+        }
+        at::Tensor adv = L::Generator(fake_out.logits, real_out.logits);
+        loss = w.adv * adv;
+        g_adv += adv.item<double>() / accum;
+        if (w.fm > 0) {
+          at::Tensor f = losses::FeatureMatching(fake_out.features, real_out.features);
+          loss = loss + w.fm * f;
+          fm += f.item<double>() / accum;
+        }
       }
       at::Tensor rec = (fake - b.hq).abs().mean();
-      if (w.l1 > 0) loss = loss + w.l1 * rec;
+      if (w.l1 > 0) loss = loss.defined() ? loss + w.l1 * rec : w.l1 * rec;
       l1 += rec.item<double>() / accum;
       loss = loss / accum;
       if (i + 1 == batches->size()) parallel_.PrepareBackward(parallel::Role::kGenerator, loss);
       loss.backward();
-      g_adv += adv.item<double>() / accum;
     }
     const double g_norm = core_.StepGenerator();
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    Metrics m = {{"d_adv", d_adv / steps}, {"g_adv", g_adv}, {"fm", fm}, {"r1", r1}, {"l1", l1}};
-    if (w.ar1 > 0) m.emplace_back("ar1", ar1 / steps);
-    if (w.ar2 > 0) m.emplace_back("ar2", ar2 / steps);
-    m.insert(m.end(), {{"g_grad_norm", g_norm},
-                       {"d_grad_norm", d_norm},
-                       {"g_lr", core_.generator_lr()},
-                       {"d_lr", core_.discriminator_lr()},
-                       {"sec_per_step", seconds}});
+    Metrics m;
+    if (adversarial) m = {{"d_adv", d_adv / steps}, {"g_adv", g_adv}, {"fm", fm}, {"r1", r1}};
+    m.emplace_back("l1", l1);
+    if (adversarial && w.ar1 > 0) m.emplace_back("ar1", ar1 / steps);
+    if (adversarial && w.ar2 > 0) m.emplace_back("ar2", ar2 / steps);
+    m.emplace_back("g_grad_norm", g_norm);
+    if (adversarial) m.emplace_back("d_grad_norm", d_norm);
+    m.emplace_back("g_lr", core_.generator_lr());
+    if (adversarial) m.emplace_back("d_lr", core_.discriminator_lr());
+    m.emplace_back("sec_per_step", seconds);
     // Means over the ranks: a NaN on any rank reaches every rank's monitor.
     std::vector<double> values;
     for (const auto& [name, v] : m) values.push_back(v);

@@ -17,6 +17,7 @@
 #include "seedvr/data/random.h"
 #include "seedvr/models/generator/generator.h"
 #include "seedvr/train/checkpoint.h"
+#include "seedvr/train/eval_metrics.h"
 
 namespace seedvr::train {
 namespace {
@@ -350,32 +351,50 @@ absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data
   at::Generator gen = core::SeededGenerator(params_.device, params_.seed + 1);
   eval_loader->Restore({0, 0});
   EvalResult r;
+  double hf_restored = 0, hf_lq = 0, hf_hq = 0;
+  constexpr int64_t kSampleRows = 4;
+  std::vector<SampleRow> rows;
   absl::Status status;
-  for (int64_t i = 0; i < clips && status.ok(); ++i) {
+  auto clip = [&]() -> absl::Status {
     auto sample = eval_loader->Next();
-    if (!sample.ok()) {
-      status = sample.status();
-      break;
-    }
+    if (!sample.ok()) return sample.status();
     at::Tensor hq = core::ToDevice(data::ClipToTensor(sample->hq).unsqueeze(0), params_.device);
     at::Tensor lq = core::ToDevice(data::ClipToTensor(sample->lq).unsqueeze(0), params_.device);
     auto hq_lat = vae_.Encode(hq, std::nullopt);
-    auto lq_lat = hq_lat.ok() ? vae_.Encode(lq, std::nullopt) : hq_lat;
-    if (!lq_lat.ok()) {
-      status = lq_lat.status();
-      break;
-    }
+    if (!hq_lat.ok()) return hq_lat.status();
+    auto lq_lat = vae_.Encode(lq, std::nullopt);
+    if (!lq_lat.ok()) return lq_lat.status();
     at::Tensor noise = at::randn(lq_lat->sizes(), gen, lq_lat->options());
     at::Tensor restored = restore(*lq_lat, noise);
+    auto restored_px = vae_.Decode(restored);
+    if (!restored_px.ok()) return restored_px.status();
+    auto round_trip = vae_.Decode(*hq_lat);
+    if (!round_trip.ok()) return round_trip.status();
     r.restored_l1 += (restored - *hq_lat).abs().mean().item<double>();
     r.lq_l1 += (*lq_lat - *hq_lat).abs().mean().item<double>();
+    r.restored_psnr += ClipPsnr(*restored_px, hq);
+    r.lq_psnr += ClipPsnr(lq, hq);
+    r.vae_psnr += ClipPsnr(*round_trip, hq);
+    hf_restored += ClipHighFrequencyEnergy(*restored_px);
+    hf_lq += ClipHighFrequencyEnergy(lq);
+    hf_hq += ClipHighFrequencyEnergy(hq);
+    if (static_cast<int64_t>(rows.size()) < kSampleRows) {
+      const int64_t t = hq.size(2) / 2;
+      rows.push_back({lq[0].select(1, t), restored_px->select(2, t)[0], hq[0].select(1, t)});
+    }
     ++r.clips;
-  }
+    return absl::OkStatus();
+  };
+  for (int64_t i = 0; i < clips && status.ok(); ++i) status = clip();
   for (size_t i = 0; i < g_params_.size(); ++i) g_params_[i].second.copy_(saved[i]);
   if (!status.ok()) return status;
   if (r.clips > 0) {
-    r.restored_l1 /= r.clips;
-    r.lq_l1 /= r.clips;
+    const auto n = static_cast<double>(r.clips);
+    for (double* v : {&r.restored_l1, &r.lq_l1, &r.restored_psnr, &r.lq_psnr, &r.vae_psnr}) *v /= n;
+    r.restored_hf_ratio = hf_restored / hf_hq;
+    r.lq_hf_ratio = hf_lq / hf_hq;
+    r.samples_path = absl::StrCat(params_.save_dir, "/samples_", step_, ".png");
+    if (auto s = WriteSampleSheet(r.samples_path, rows); !s.ok()) return s;
   }
   return r;
 }

@@ -61,12 +61,23 @@ struct LatentBatch {
   at::Tensor Randn(const at::Tensor& like) const;
 };
 
-// L1 distances on held-out clips: how far the EMA generator's restorations
-// and the LQ inputs are from the HQ latents.
+// The held-out evaluation, means over its clips. In latents: L1 distances
+// of the EMA generator's restorations and of the LQ inputs to the HQ
+// latents. In pixels (eval_metrics.h): the PSNR to the HQ clip of the
+// decoded restoration, of the LQ clip, and of the VAE's own round trip of
+// the HQ clip (the ceiling any restoration in its latent space has); and
+// the high-frequency energy of the restorations and of the LQ clips over
+// that of the HQ clips.
 struct EvalResult {
   double restored_l1 = 0;
   double lq_l1 = 0;
+  double restored_psnr = 0;
+  double lq_psnr = 0;
+  double vae_psnr = 0;
+  double restored_hf_ratio = 0;
+  double lq_hf_ratio = 0;
   int64_t clips = 0;
+  std::string samples_path;  // the sample sheet written, if any
 };
 
 // The policies a trainer was compiled with, as their kName strings;
@@ -135,11 +146,13 @@ class TrainingCore {
   // healthy data-parallel run.
   double WeightsChecksum() const;
 
-  // Mean L1 to the HQ latents over `clips` samples of `eval_loader`, for the
-  // EMA restoration (`restore(lq, noise)` run with the EMA weights swapped
-  // in) and for the LQ latents themselves. Latents are posterior means and
-  // the noise has its own seeded generator, so evaluating is deterministic
-  // and never changes the training stream.
+  // EvalResult over `clips` samples of `eval_loader`, for the EMA
+  // restoration (`restore(lq, noise)` run with the EMA weights swapped in)
+  // and for the LQ clips themselves; writes save_dir/samples_<step>.png
+  // (eval_metrics.h) with the middle frames of the first four clips.
+  // Latents are posterior means and the noise has its own seeded
+  // generator, so evaluating is deterministic and never changes the
+  // training stream.
   // Only `main` evaluates; the others take part in gathering the EMA.
   using RestoreFn = std::function<at::Tensor(const at::Tensor& lq, const at::Tensor& noise)>;
   absl::StatusOr<EvalResult> Evaluate(const RestoreFn& restore, data::DataLoader* eval_loader, int64_t clips,
