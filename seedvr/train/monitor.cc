@@ -1,5 +1,7 @@
 #include "seedvr/train/monitor.h"
 
+#include <cairo.h>
+#include <librsvg/rsvg.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -142,13 +145,15 @@ void Monitor::CheckGuide(int64_t step, double d_adv) {
   }
 }
 
-absl::Status Monitor::WritePlot() const {
-  if (options_.quiet) return absl::OkStatus();
-  std::string html =
-      "<!doctype html><html><head><meta charset=\"utf-8\"><title>seedvr training</title></head>"
-      "<body style=\"font-family:sans-serif\"><h2>seedvr training curves</h2>\n";
-  const double w = 640, h = 200;
-  for (const auto& [name, points] : history_) {
+namespace {
+
+// The chart as one SVG document, the single source of both the page and the
+// picture: one 640 x 220 panel per metric with two or more steps, on white.
+std::string LossCurvesSvg(const std::map<std::string, std::vector<std::pair<int64_t, double>>>& history) {
+  const double w = 640, h = 200, title = 20;
+  std::string panels;
+  int n = 0;
+  for (const auto& [name, points] : history) {
     if (points.size() < 2) continue;
     double lo = points[0].second, hi = lo;
     for (const auto& p : points) lo = std::min(lo, p.second), hi = std::max(hi, p.second);
@@ -159,23 +164,76 @@ absl::Status Monitor::WritePlot() const {
       absl::StrAppend(&poly, absl::StrFormat("%.1f,%.1f ", 40 + (s - x0) / (x1 - x0) * (w - 50),
                                              10 + (hi - v) / (hi - lo) * (h - 30)));
     }
-    absl::StrAppend(&html, "<h3>", name, "</h3><svg width=\"", w, "\" height=\"", h,
-                    "\" style=\"border:1px solid #ccc\"><polyline fill=\"none\" stroke=\"#1f77b4\" points=\"", poly,
-                    "\"/><text x=\"2\" y=\"14\" font-size=\"11\">", absl::StrFormat("%.4g", hi),
-                    "</text><text x=\"2\" y=\"", h - 18, "\" font-size=\"11\">", absl::StrFormat("%.4g", lo),
-                    "</text><text x=\"40\" y=\"", h - 4, "\" font-size=\"11\">step ", static_cast<int64_t>(x0),
-                    "</text><text x=\"", w - 90, "\" y=\"", h - 4, "\" font-size=\"11\">step ",
-                    static_cast<int64_t>(x1), "</text></svg>\n");
+    absl::StrAppend(&panels, "<g transform=\"translate(0,", n * (h + title), ")\"><text x=\"4\" y=\"15\" ",
+                    "font-size=\"13\" font-weight=\"bold\">", name, "</text><g transform=\"translate(0,", title,
+                    ")\"><rect x=\"0.5\" y=\"0.5\" width=\"", w - 1, "\" height=\"", h - 1,
+                    "\" fill=\"none\" stroke=\"#ccc\"/><polyline fill=\"none\" stroke=\"#1f77b4\" points=\"", poly,
+                    "\"/><text x=\"2\" y=\"14\">", absl::StrFormat("%.4g", hi), "</text><text x=\"2\" y=\"", h - 18,
+                    "\">", absl::StrFormat("%.4g", lo), "</text><text x=\"40\" y=\"", h - 4, "\">step ",
+                    static_cast<int64_t>(x0), "</text><text x=\"", w - 90, "\" y=\"", h - 4, "\">step ",
+                    static_cast<int64_t>(x1), "</text></g></g>\n");
+    ++n;
   }
-  html += "</body></html>\n";
-  std::string path = options_.save_dir + "/loss_curves.html";
+  if (n == 0) {
+    n = 1;  // one panel saying so: a picture of no size cannot be written
+    panels = "<text x=\"4\" y=\"15\">no curves yet: a metric needs two recorded steps</text>\n";
+  }
+  // xmlns: librsvg parses this as XML; the white rect: PNG viewers show
+  // transparent pixels as black.
+  return absl::StrCat("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"", w, "\" height=\"", n * (h + title),
+                      "\" font-family=\"sans-serif\" font-size=\"11\"><rect width=\"100%\" height=\"100%\" ",
+                      "fill=\"#fff\"/>\n", panels, "</svg>\n");
+}
+
+// Draws `svg` at its own size into a PNG at `path`, through a temporary
+// beside it as the page is.
+absl::Status WritePng(const std::string& svg, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  const auto failed = [&](absl::string_view why) {
+    std::remove(tmp.c_str());
+    return absl::UnavailableError(absl::StrCat("cannot write ", path, ": ", why));
+  };
+  const auto librsvg_failed = [&](GError* error) {
+    const std::string message = absl::StrCat("librsvg: ", error->message);
+    g_error_free(error);
+    return failed(message);
+  };
+  GError* error = nullptr;
+  std::unique_ptr<RsvgHandle, decltype(&g_object_unref)> handle(
+      rsvg_handle_new_from_data(reinterpret_cast<const guint8*>(svg.data()), svg.size(), &error), g_object_unref);
+  if (handle == nullptr) return librsvg_failed(error);
+  double width = 0, height = 0;
+  rsvg_handle_get_intrinsic_size_in_pixels(handle.get(), &width, &height);
+  std::unique_ptr<cairo_surface_t, decltype(&cairo_surface_destroy)> surface(
+      cairo_image_surface_create(CAIRO_FORMAT_ARGB32, static_cast<int>(width), static_cast<int>(height)),
+      cairo_surface_destroy);
+  std::unique_ptr<cairo_t, decltype(&cairo_destroy)> cr(cairo_create(surface.get()), cairo_destroy);
+  const RsvgRectangle viewport{0, 0, width, height};
+  if (!rsvg_handle_render_document(handle.get(), cr.get(), &viewport, &error)) return librsvg_failed(error);
+  if (const cairo_status_t s = cairo_surface_write_to_png(surface.get(), tmp.c_str()); s != CAIRO_STATUS_SUCCESS) {
+    return failed(cairo_status_to_string(s));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return failed(std::strerror(errno));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Monitor::WritePlot() const {
+  if (options_.quiet) return absl::OkStatus();
+  const std::string svg = LossCurvesSvg(history_);
+  const std::string html = absl::StrCat(
+      "<!doctype html><html><head><meta charset=\"utf-8\"><title>seedvr training</title></head>"
+      "<body style=\"font-family:sans-serif\"><h2>seedvr training curves</h2>\n",
+      svg, "</body></html>\n");
+  const std::string path = options_.save_dir + "/loss_curves.html";
   std::ofstream out(path + ".tmp");
   out << html;
   out.close();
   if (!out || std::rename((path + ".tmp").c_str(), path.c_str()) != 0) {
     return absl::UnavailableError("cannot write " + path);
   }
-  return absl::OkStatus();
+  return WritePng(svg, options_.save_dir + "/loss_curves.png");
 }
 
 }  // namespace seedvr::train

@@ -1,10 +1,14 @@
 // What a user watches during training: per-step metrics on the terminal (a
-// progress bar on a TTY, plain lines otherwise), a JSONL log and a loss-curve
-// page (loss_curves.html, inline SVG) in save_dir, and the user's guide's
-// warnings about the discriminator. A log write that fails (a full disk) is
-// reported on the terminal once, and again when writing recovers. Non-finite losses are reported as an
-// error so the trainer stops before saving anything bad. Under torchrun only
-// rank 0's monitor writes; the others only check. No LibTorch here.
+// progress bar on a TTY, plain lines otherwise), a JSONL log and the loss
+// curves in save_dir, and the user's guide's warnings about the
+// discriminator. The curves are one SVG chart, written both as a page
+// (loss_curves.html, the SVG inline) and as a picture (loss_curves.png, the
+// same SVG rendered by librsvg): 640 pixels wide and 220 high per metric with
+// two or more recorded steps (one panel saying so when none has), on white.
+// A log write that fails (a full disk) is reported on the terminal once, and
+// again when writing recovers. Non-finite losses are reported as an error so
+// the trainer stops before saving anything bad. Under torchrun only rank 0's
+// monitor writes; the others only check. No LibTorch here.
 #pragma once
 
 #include <cstdint>
@@ -43,7 +47,9 @@ class Monitor {
   absl::Status Record(int64_t step, const Metrics& metrics);
   // Prints a line (not overwritten by the progress bar).
   void Print(const std::string& line);
-  // Rewrites loss_curves.html from everything recorded in this run.
+  // Rewrites loss_curves.html and loss_curves.png from everything recorded in
+  // this run. An error names the file that could not be written and why
+  // (librsvg's message when rendering failed).
   absl::Status WritePlot() const;
 
  private:

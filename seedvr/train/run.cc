@@ -143,7 +143,7 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
   if (auto s = save(true, 0); !s.ok()) return s;
   if (auto s = evaluate("after"); !s.ok()) return s;
   monitor.Print(absl::StrCat("saved ", FinalCheckpointPath(dir), "; logs in ", dir, "/train_log.jsonl and ", dir,
-                             "/loss_curves.html"));
+                             "/loss_curves.html and .png"));
   return monitor.WritePlot();
 }
 

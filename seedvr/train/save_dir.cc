@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 absl::StatusOr<SaveDirContents> ListSaveDir(const std::string& save_dir) {
   static const std::regex kRunFile("(checkpoint|ema)_([0-9]+|final)\\.pth|train_log\\.jsonl");
-  static const std::regex kTemporary("(checkpoint|ema)_([0-9]+|final)\\.pth\\.tmp\\.[0-9]+|loss_curves\\.html\\.tmp");
+  static const std::regex kTemporary(
+      "(checkpoint|ema)_([0-9]+|final)\\.pth\\.tmp\\.[0-9]+|loss_curves\\.(html|png)\\.tmp");
   SaveDirContents contents;
   std::error_code ec;
   if (!fs::exists(save_dir, ec)) return contents;

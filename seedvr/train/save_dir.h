@@ -8,8 +8,9 @@
 // (checkpoint.overwrite, which removes those files first).
 //
 // Temporaries an interrupted save left behind (`<file>.tmp.<pid>` from
-// core::AtomicWrite, `loss_curves.html.tmp`) are removed whichever it is:
-// they are never complete, and at 7B each is tens of GB.
+// core::AtomicWrite, `loss_curves.html.tmp`, `loss_curves.png.tmp`) are
+// removed whichever it is: they are never complete, and at 7B each is tens of
+// GB.
 #pragma once
 
 #include <string>

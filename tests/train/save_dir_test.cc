@@ -61,16 +61,16 @@ TEST(SaveDir, OverwriteRemovesTheOldRunAndKeepsOtherFiles) {
 }
 
 TEST(SaveDir, TemporariesOfInterruptedSavesAreRemovedAtStart) {
-  const std::string dir = MakeDir("temporaries", {"checkpoint_20.pth", "checkpoint_30.pth.tmp.4242",
-                                                  "ema_30.pth.tmp.4242", "checkpoint_final.pth.tmp.77",
-                                                  "loss_curves.html.tmp", "mine.tmp.1"});
+  const std::string dir = MakeDir(
+      "temporaries", {"checkpoint_20.pth", "checkpoint_30.pth.tmp.4242", "ema_30.pth.tmp.4242",
+                      "checkpoint_final.pth.tmp.77", "loss_curves.html.tmp", "loss_curves.png.tmp", "mine.tmp.1"});
   auto listed = ListSaveDir(dir);
   ASSERT_TRUE(listed.ok());
-  EXPECT_EQ(listed->temporaries.size(), 4u);
+  EXPECT_EQ(listed->temporaries.size(), 5u);
   auto done = PrepareSaveDir(dir, dir + "/checkpoint_20.pth", false, /*remove=*/true);
   ASSERT_TRUE(done.ok()) << done.status();
   ASSERT_EQ(done->size(), 1u);
-  EXPECT_NE((*done)[0].find("removed 4 temporary files"), std::string::npos) << (*done)[0];
+  EXPECT_NE((*done)[0].find("removed 5 temporary files"), std::string::npos) << (*done)[0];
   EXPECT_TRUE(ListSaveDir(dir)->temporaries.empty());
   EXPECT_TRUE(fs::exists(dir + "/checkpoint_20.pth"));
   EXPECT_TRUE(fs::exists(dir + "/mine.tmp.1"));  // not ours
