@@ -15,6 +15,7 @@
 #include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/data/degradation.h"
 #include "seedvr/data/image_ops.h"
@@ -41,6 +42,9 @@ constexpr Kind kKinds[] = {
 
 int main(int argc, char** argv) {
   seedvr::core::ExitOnUncaughtException("make_demo_data");
+  absl::SetProgramUsageMessage(
+      "writes a small demo HQ video dataset.\n"
+      "  make_demo_data --out DIR [--width W --height H --frames N --clips K --lq]");
   absl::ParseCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   std::string out = absl::GetFlag(FLAGS_out);

@@ -1,5 +1,5 @@
 // bazel run //tools:train -- --config configs/train.yaml [flags]
-// torchrun --nproc-per-node=N --no-python .bazel/bin/tools/train --config ... [flags]
+// torchrun --nproc-per-node=N --no-python seedvr train --config ... [flags]   (tools/install.sh)
 //
 // Adversarial post-training of SeedVR2 (APT). The config picks a compiled
 // trainer (discriminator.type x loss.loss_type x parallelism); see --help.
@@ -26,7 +26,7 @@ int main(int argc, char** argv) {
           "Usage: train --config FILE [flags]\n\n"
           "Adversarial post-training of the SeedVR2 DiT into a one-step video restorer.\n"
           "One process, or one process per GPU under torchrun:\n"
-          "  torchrun --nproc-per-node=4 --no-python .bazel/bin/tools/train --config FILE [flags]\n"
+          "  torchrun --nproc-per-node=4 --no-python seedvr train --config FILE [flags]\n"
           "parallel.sp_size (--sp_size) groups consecutive ranks for Ulysses sequence parallelism;\n"
           "the other factor of the world size is data parallel, with parallel.strategy ddp (default)\n"
           "or zero2 (AdamW state and EMA sharded over every rank).\n\nFlags:\n%s\nCompiled trainers:\n",

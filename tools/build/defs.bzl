@@ -37,3 +37,15 @@ def seedvr_cc_benchmark(name, copts = [], deps = [], tags = [], **kwargs):
         tags = tags + ["benchmark"],
         **kwargs
     )
+
+def seedvr_tool_binaries(name):
+    """A filegroup of every cc_binary declared before it in the package.
+
+    tools/install.sh installs this group and its test installs it, so a tool
+    added to tools/BUILD.bazel reaches `seedvr` with no list to update.
+    Call it last in the BUILD file.
+    """
+    native.filegroup(
+        name = name,
+        srcs = [":" + r["name"] for r in native.existing_rules().values() if r["kind"] == "cc_binary"],
+    )
