@@ -256,18 +256,29 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   return std::unique_ptr<VideoWriter>(new VideoWriter(std::move(impl)));
 }
 
+namespace {
+
+// Writing fails late (a full disk, a folder that went away): say which file.
+absl::Status Naming(const std::string& path, absl::Status s) {
+  return s.ok() ? s : absl::Status(s.code(), absl::StrCat(path, ": ", s.message()));
+}
+
+}  // namespace
+
 absl::Status VideoWriter::Write(const Frame& frame, int64_t pts) {
   if (frame.w != impl_->enc->width || frame.h != impl_->enc->height) {
-    return absl::InvalidArgumentError(absl::StrCat("frame is ", frame.w, "x", frame.h, ", the stream ",
+    return absl::InvalidArgumentError(absl::StrCat(impl_->path, ": frame is ", frame.w, "x", frame.h, ", the stream ",
                                                    impl_->enc->width, "x", impl_->enc->height));
   }
   return Write(frame.rgb.data(), pts);
 }
 
-absl::Status VideoWriter::Write(const uint8_t* rgb, int64_t pts) { return impl_->Encode(rgb, AV_PIX_FMT_RGB24, pts); }
+absl::Status VideoWriter::Write(const uint8_t* rgb, int64_t pts) {
+  return Naming(impl_->path, impl_->Encode(rgb, AV_PIX_FMT_RGB24, pts));
+}
 
 absl::Status VideoWriter::Write16(const uint16_t* rgb48, int64_t pts) {
-  return impl_->Encode(reinterpret_cast<const uint8_t*>(rgb48), AV_PIX_FMT_RGB48, pts);
+  return Naming(impl_->path, impl_->Encode(reinterpret_cast<const uint8_t*>(rgb48), AV_PIX_FMT_RGB48, pts));
 }
 
 absl::Status VideoWriter::Close() {
@@ -278,7 +289,7 @@ absl::Status VideoWriter::Close() {
   const int ret = av_write_trailer(m.fmt);
   if (s.ok() && ret < 0) s = ff::Error("writing the trailer failed", ret);
   if (!(m.fmt->oformat->flags & AVFMT_NOFILE)) avio_closep(&m.fmt->pb);
-  return s;
+  return Naming(m.path, s);
 }
 
 absl::Status WriteVideo(const std::string& path, const std::vector<Frame>& frames, const EncoderOptions& options) {

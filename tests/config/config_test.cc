@@ -103,6 +103,11 @@ TEST(Config, OutOfRangeValuesAreRejected) {
   ExpectError(ParseTrainConfig("parallel:\n  bucket_mb: -1\n"), {"parallel.bucket_mb"});
   ExpectError(ParseTrainConfig("model:\n  heads: 10\n"), {"model.heads", "vid_dim"});
   ExpectError(ParseTrainConfig("model:\n  num_layers: 4\n  window: [[4, 3, 3]]\n"), {"model.window", "one entry per layer (4)"});
+  ExpectError(ParseTrainConfig("training:\n  eval_every: -5\n"), {"training.eval_every"});
+  // L1 alone is a run (a warm-up); no weight at all is not.
+  EXPECT_TRUE(ParseTrainConfig("loss:\n  lambda_adv: 0\n  lambda_fm: 0\n  lambda_l1: 1\n").ok());
+  ExpectError(ParseTrainConfig("loss:\n  lambda_adv: 0\n  lambda_fm: 0\n  lambda_l1: 0\n"),
+              {"loss.lambda_l1", "nothing to learn from"});
 }
 
 TEST(Config, ResizeToAreaIsAPixelAreaOrOff) {

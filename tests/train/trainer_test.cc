@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <string>
 
 #include "seedvr/config/config.h"
 #include "seedvr/core/device.h"
@@ -99,6 +101,43 @@ TEST_F(TrainerTest, PixelDiscriminatorTrainsThroughTheDecoder) {
   bool moved = false;
   for (const auto& t : *g) moved = moved || !at::equal(t.tensor, fresh->named_parameters()[t.name]);
   EXPECT_TRUE(moved);
+}
+
+// With no adversarial and no feature-matching weight a step is L1 alone:
+// the discriminator keeps its weights and logs nothing, the generator
+// learns, and every evaluation (eval_every) logs its pixel figures and
+// leaves a sample sheet.
+TEST_F(TrainerTest, L1OnlyStepsLeaveTheDiscriminatorOutAndEvaluationsLeaveSamples) {
+  const std::string dir = testing::TempDir() + "/l1_only";
+  ASSERT_TRUE(
+      Train(Config(dir, {"training.max_steps=2", "loss.lambda_adv=0", "loss.lambda_fm=0", "checkpoint.save_every=1",
+                         "training.eval_root=" + *root_, "training.eval_clips=2", "training.eval_every=1"}))
+          .ok());
+  auto first = LoadCheckpoint(CheckpointPath(dir, 1));
+  auto last = LoadCheckpoint(FinalCheckpointPath(dir));
+  ASSERT_TRUE(first.ok() && last.ok());
+  const core::TensorList d1 = Entry(*first, "discriminator"), d2 = Entry(*last, "discriminator");
+  const core::TensorList g1 = Entry(*first, "generator"), g2 = Entry(*last, "generator");
+  for (size_t i = 0; i < d1.size(); ++i) EXPECT_TRUE(at::equal(d1[i].tensor, d2[i].tensor)) << d1[i].name;
+  bool moved = false;
+  for (size_t i = 0; i < g1.size(); ++i) moved = moved || !at::equal(g1[i].tensor, g2[i].tensor);
+  EXPECT_TRUE(moved);
+  std::ifstream log(dir + "/train_log.jsonl");
+  std::string line;
+  int evals = 0;
+  while (std::getline(log, line)) {
+    EXPECT_EQ(line.find("d_adv"), std::string::npos) << line;
+    if (line.find("eval_restored_psnr") != std::string::npos) {
+      ++evals;
+      for (const char* key : {"eval_lq_psnr", "eval_vae_psnr", "eval_restored_hf_ratio", "eval_lq_hf_ratio"}) {
+        EXPECT_NE(line.find(key), std::string::npos) << line;
+      }
+    }
+  }
+  EXPECT_EQ(evals, 3);  // before, during (step 1), after
+  for (int step : {0, 1, 2}) {
+    EXPECT_TRUE(std::filesystem::exists(dir + "/samples_" + std::to_string(step) + ".png")) << step;
+  }
 }
 
 TEST_F(TrainerTest, ResumeIsBitExact) { ExpectResumeIsBitExact("cpu", {}); }
