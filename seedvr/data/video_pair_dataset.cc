@@ -148,8 +148,10 @@ absl::StatusOr<Clip> ReadNearestFrames(const std::string& path, const std::vecto
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const DataConfig& config) {
-  std::unique_ptr<VideoPairDataset> ds(new VideoPairDataset(config));
+absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const DataConfig& config,
+                                                                           SampleContent content) {
+  std::unique_ptr<VideoPairDataset> ds(new VideoPairDataset(config, content));
+  const bool hq_only = content == SampleContent::kHqOnly;
   ds->clip_frames_ = RoundUpTo4nPlus1(config.num_frames);
   if (ds->clip_frames_ != config.num_frames) {
     DataLog(LogLevel::kInfo, absl::StrCat("num_frames ", config.num_frames, " is not of the form 4k+1 (the VAE encodes ",
@@ -170,7 +172,7 @@ absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const
   absl::StatusOr<Listing> hq = ListVideos(hq_dir);
   if (!hq.ok()) return hq.status();
   Listing lq;
-  const bool has_lq_dir = fs::is_directory(lq_dir, ec);
+  const bool has_lq_dir = !hq_only && fs::is_directory(lq_dir, ec);
   if (has_lq_dir) {
     absl::StatusOr<Listing> l = ListVideos(lq_dir);
     if (!l.ok()) return l.status();
@@ -207,13 +209,13 @@ absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const
       }
       lq.by_stem.erase(lit);
     }
-    if (e.lq_path.empty() && !config.generate_lq) {
+    if (e.lq_path.empty() && !config.generate_lq && !hq_only) {
       skipped.push_back({path, had_lq       ? "its LQ partner is unusable and generate_lq is off"
                                : has_lq_dir ? "no LQ partner in lq/ and generate_lq is off"
                                             : "no LQ partner (no lq/ folder) and generate_lq is off"});
       continue;
     }
-    (e.lq_path.empty() ? synthesized : paired)++;
+    if (!hq_only) (e.lq_path.empty() ? synthesized : paired)++;
     ds->entries_.push_back(std::move(e));
   }
   for (const auto& [stem, path] : lq.by_stem) skipped.push_back({path, "LQ file without an HQ partner"});
@@ -221,16 +223,20 @@ absl::StatusOr<std::unique_ptr<VideoPairDataset>> VideoPairDataset::Create(const
   if (ds->entries_.empty()) {
     std::vector<std::string> lines;
     for (const SkippedFile& s : skipped) lines.push_back(absl::StrCat("  ", s.path, ": ", s.reason));
+    const std::string lq_state =
+        hq_only ? std::string("HQ only")
+                : absl::StrCat("lq/ ", has_lq_dir ? absl::StrCat("has ", lq.files, " file(s)") : "does not exist",
+                               ", generate_lq is ", config.generate_lq ? "on" : "off");
     return absl::FailedPreconditionError(absl::StrCat(
-        "no usable video pair under ", root.string(), ": hq/ has ", hq->files, " file(s), lq/ ",
-        has_lq_dir ? absl::StrCat("has ", lq.files, " file(s)") : std::string("does not exist"),
-        ", generate_lq is ", config.generate_lq ? "on" : "off", lines.empty() ? "" : "; rejected:\n",
-        absl::StrJoin(lines, "\n")));
+        hq_only ? "no usable video" : "no usable video pair", " under ", root.string(), ": hq/ has ", hq->files,
+        " file(s), ", lq_state, lines.empty() ? "" : "; rejected:\n", absl::StrJoin(lines, "\n")));
   }
   ds->skipped_ = std::move(skipped);
-  DataLog(LogLevel::kInfo, absl::StrCat(ds->entries_.size(), " video(s) under ", root.string(), ": ", paired,
-                                        " HQ/LQ pair(s), ", synthesized, " with synthesized LQ, ", ds->skipped_.size(),
-                                        " file(s) skipped"));
+  DataLog(LogLevel::kInfo,
+          absl::StrCat(ds->entries_.size(), " video(s) under ", root.string(), ": ",
+                       hq_only ? std::string("HQ only")
+                               : absl::StrCat(paired, " HQ/LQ pair(s), ", synthesized, " with synthesized LQ"),
+                       ", ", ds->skipped_.size(), " file(s) skipped"));
   return ds;
 }
 
@@ -287,7 +293,7 @@ absl::StatusOr<Sample> VideoPairDataset::Get(size_t index, uint64_t sample_seed)
       return absl::Status(lq.status().code(), absl::StrCat(e.lq_path, ": ", lq.status().message()));
     }
     s.lq = CropResized(*lq, full_w, full_h, s.crop_x, s.crop_y, cw, ch, area);
-  } else {
+  } else if (content_ == SampleContent::kPairs) {
     absl::StatusOr<Clip> lq = degrader_.Apply(s.hq, DeriveSeed({sample_seed, 2}), true, &s.degradation);
     if (!lq.ok()) return absl::Status(lq.status().code(), absl::StrCat("degradation: ", lq.status().message()));
     s.lq = *std::move(lq);

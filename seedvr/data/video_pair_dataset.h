@@ -32,6 +32,10 @@
 //     earlier frame), so an LQ at another frame rate covers the same instants;
 //     resized (bicubic, antialiased when shrinking) to the HQ frame size so
 //     the crop window is the same pixels in both clips.
+//
+// SampleContent::kHqOnly makes a dataset of HQ clips alone (the VAE's
+// reconstruction training): lq/ is not read, nothing is degraded,
+// generate_lq is moot and Sample::lq stays empty.
 #pragma once
 
 #include <atomic>
@@ -61,7 +65,7 @@ struct PairEntry {
 
 struct Sample {
   Clip hq;  // [T, crop_h, crop_w, 3]
-  Clip lq;  // same geometry as hq
+  Clip lq;  // same geometry as hq; empty under SampleContent::kHqOnly
   size_t index = 0;
   std::string stem;
   int64_t start_frame = 0;
@@ -71,6 +75,8 @@ struct Sample {
   bool synthesized_lq = false;
   std::string degradation;  // drawn parameters when synthesized
 };
+
+enum class SampleContent { kPairs, kHqOnly };
 
 struct SkippedFile {
   std::string path;
@@ -87,11 +93,13 @@ struct DatasetStats {
 
 class VideoPairDataset {
  public:
-  static absl::StatusOr<std::unique_ptr<VideoPairDataset>> Create(const DataConfig& config);
+  static absl::StatusOr<std::unique_ptr<VideoPairDataset>> Create(const DataConfig& config,
+                                                                  SampleContent content = SampleContent::kPairs);
 
   size_t size() const { return entries_.size(); }
   const std::vector<PairEntry>& entries() const { return entries_; }
   const DataConfig& config() const { return config_; }
+  SampleContent content() const { return content_; }
   int clip_frames() const { return clip_frames_; }
 
   // Sample `index`, fully determined by (index, sample_seed). A decoding
@@ -106,7 +114,8 @@ class VideoPairDataset {
   DatasetStats stats() const;
 
  private:
-  explicit VideoPairDataset(const DataConfig& config) : config_(config), degrader_(config.degradation) {}
+  VideoPairDataset(const DataConfig& config, SampleContent content)
+      : config_(config), content_(content), degrader_(config.degradation) {}
   // How every file is read: upright, within the pixel limit.
   ReaderOptions reading() const {
     ReaderOptions o;
@@ -116,6 +125,7 @@ class VideoPairDataset {
   }
 
   DataConfig config_;
+  SampleContent content_;
   Degrader degrader_;
   int clip_frames_ = 1;
   std::vector<PairEntry> entries_;

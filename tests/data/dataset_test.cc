@@ -102,6 +102,38 @@ TEST(DatasetTest, PairsByStemAndReportsTheRest) {
   EXPECT_EQ(log.Count("b.MKV: no LQ partner in lq/ and generate_lq is off"), 1);
 }
 
+// HQ alone (the VAE's training): lq/ is not read, no file is skipped for
+// lacking an LQ, nothing is degraded, and the HQ crops are those of pairs.
+TEST(DatasetTest, HqOnlySamplesReadNoLqAndDegradeNothing) {
+  const std::string root = ScratchDir();
+  fs::create_directories(root + "/lq");
+  MakeHq(root, 2);
+  WriteSmallVideo(root + "/lq/v0.mp4", "libx264", 32, 24, 12);
+  WriteSmallVideo(root + "/lq/orphan.mp4", "libx264", 32, 24, 12);
+  LogCapture log;
+  DataConfig cfg = SmallConfig(root);
+  cfg.generate_lq = false;
+  auto ds = VideoPairDataset::Create(cfg, SampleContent::kHqOnly);
+  ASSERT_TRUE(ds.ok()) << ds.status();
+  ASSERT_EQ((*ds)->size(), 2u);
+  EXPECT_TRUE((*ds)->stats().skipped.empty());
+  EXPECT_EQ(log.Count("orphan"), 0);
+  EXPECT_EQ(log.Count("HQ only"), 1);
+  cfg.generate_lq = true;
+  auto pairs = VideoPairDataset::Create(cfg);
+  ASSERT_TRUE(pairs.ok()) << pairs.status();
+  for (size_t i = 0; i < 2; ++i) {
+    absl::StatusOr<Sample> s = (*ds)->Get(i, 3), p = (*pairs)->Get(i, 3);
+    ASSERT_TRUE(s.ok() && p.ok());
+    EXPECT_TRUE(s->lq.rgb.empty());
+    EXPECT_FALSE(s->synthesized_lq);
+    EXPECT_TRUE(s->degradation.empty());
+    EXPECT_EQ(s->hq.rgb, p->hq.rgb);
+    EXPECT_FALSE(p->lq.rgb.empty());
+  }
+  EXPECT_EQ((*ds)->stats().lq_synthesized, 0);
+}
+
 // Flat frames whose grey level numbers them: frame j is 10 + 10 j.
 void WriteNumberedVideo(const std::string& path, int frames, double fps, int w, int h) {
   Clip clip(frames, w, h);
