@@ -24,6 +24,7 @@ describe() {
     vae) echo "run the causal video VAE: fixture parity, encode, decode" ;;
     dit_forward) echo "run the DiT on one batch in the parity-fixture format" ;;
     make_demo_data) echo "write a small demo video dataset" ;;
+    train_vae) echo "train the causal video VAE to reconstruct videos (the first stage of a run from scratch)" ;;
     degrade) echo "write the LQ video training would synthesise from an HQ video" ;;
   esac
 }

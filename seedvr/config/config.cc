@@ -180,6 +180,19 @@ void TrainFields(V& v, TrainConfig& c) {
     s("resume", k.resume);
     s("overwrite", k.overwrite);
   });
+  v.Section("vae_training", c.vae_training, [](auto& s, VAETrainingConfig& t) {
+    s("steps", t.steps, InRange<int64_t>(1, 100000000));
+    s("batch_size", t.batch_size, InRange<int64_t>(1, 4096));
+    s("lr", t.lr, InRange(0.0, 1.0));
+    s("warmup_steps", t.warmup_steps, AtLeast<int64_t>(0));
+    s("lr_schedule", t.lr_schedule, OneOf({"cosine", "constant"}));
+    s("weight_decay", t.weight_decay, InRange(0.0, 10.0));
+    s("grad_clip", t.grad_clip, AtLeast(0.0));
+    s("kl_weight", t.kl_weight, InRange(0.0, 1.0));
+    s("log_every", t.log_every, AtLeast<int64_t>(1));
+    s("eval_every", t.eval_every, AtLeast<int64_t>(0));
+    s("eval_frames", t.eval_frames, InRange<int64_t>(1, 10000));
+  });
 }
 
 std::vector<std::string> ValidateTrain(TrainConfig& c) {

@@ -12,6 +12,8 @@
 //                  device and precision (gradient checkpointing is a model key)
 //   parallel:      sp_size and the data-parallel strategy
 //   logging, checkpoint
+//   vae_training:  the first stage of a run from scratch, training the VAE
+//                  itself (tools/train_vae) into training.vae_checkpoint
 //
 // Every error names the key path, what was expected and what was given.
 #pragma once
@@ -146,6 +148,25 @@ struct CheckpointConfig {
   bool overwrite = false;          // replace the run save_dir holds (save_dir.h)
 };
 
+// Training the VAE to reconstruct HQ clips (train/vae_training.h), for
+// configs with no released VAE at their size. Crops and clip length are
+// data.crop_size and data.num_frames; the output is training.vae_checkpoint.
+struct VAETrainingConfig {
+  int64_t steps = 2000;
+  int64_t batch_size = 2;
+  double lr = 2e-3;                    // AdamW peak learning rate
+  int64_t warmup_steps = 50;           // linear warmup from 0
+  std::string lr_schedule = "cosine";  // cosine (to 0 at `steps`) | constant
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;  // max global gradient norm; 0 disables
+  // Weight of the KL term against the L1 term, both summed over a clip
+  // (LDM's 1e-6); see vae_training.h.
+  double kl_weight = 1e-6;
+  int64_t log_every = 50;
+  int64_t eval_every = 0;    // held-out evaluation every N steps; 0: at the end only
+  int64_t eval_frames = 17;  // frames of the clip taken from each held-out video
+};
+
 struct TrainConfig {
   dit::DiTConfig model;
   vae::VAEConfig vae;
@@ -158,6 +179,7 @@ struct TrainConfig {
   ParallelConfig parallel;
   LoggingConfig logging;
   CheckpointConfig checkpoint;
+  VAETrainingConfig vae_training;
 };
 
 // Parses and validates YAML text; `overrides` are "section.key=value" pairs
