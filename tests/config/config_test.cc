@@ -29,6 +29,10 @@ TEST(Config, ShippedConfigsLoad) {
   EXPECT_EQ(c3->model.window_method[1], "720pswin_by_size_bysize");
   EXPECT_EQ(c3->loss.r1_interval, 16);
   EXPECT_EQ(c3->optimizer.d_lr, 1e-4);
+  auto demo = LoadTrainConfig("configs/demo.yaml");
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  EXPECT_EQ(demo->vae_training.steps, 600);
+  EXPECT_EQ(demo->data.degradation.scale, 8);
   auto c7 = LoadTrainConfig("configs/train_7b.yaml");
   ASSERT_TRUE(c7.ok()) << c7.status();
   EXPECT_EQ(c7->model.code_path, "dit");
