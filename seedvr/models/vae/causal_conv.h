@@ -22,6 +22,14 @@
 // autograd off (Encode/Decode): under autograd each part would keep its own
 // input for backward.
 //
+// Kernels: on the CPU every fp32 convolution runs on oneDNN. LibTorch's own
+// choice (aten/src/ATen/native/Convolution.cpp, use_mkldnn) takes oneDNN at
+// batch 1 only above batch·channels·frames·height = 20480 and otherwise its
+// im2col path (slow_conv3d, Unfold3d), several times slower at the VAE's
+// shapes. SetConvKernel(kLibTorchDefault) restores LibTorch's choice so the
+// benchmarks can compare both in one run; results agree up to fp32 rounding.
+// GPUs and other dtypes always take LibTorch's choice (cuDNN on CUDA).
+//
 // Parameter names are those of the official checkpoint: `weight`, `bias`.
 #pragma once
 
@@ -43,6 +51,21 @@ class CausalStreaming {
   // first chunk of a new clip.
   virtual void SetStreaming(bool enabled) = 0;
 };
+
+enum class ConvKernel { kOneDnn, kLibTorchDefault };
+// Process-wide; kOneDnn unless set. Thread-safe.
+void SetConvKernel(ConvKernel kernel);
+ConvKernel GetConvKernel();
+
+// Multiply-add FLOPs (2 per MAC) of every Conv3d call so far in this
+// process, which the benchmarks divide by time to report the fraction of
+// the machine's GEMM rate reached. Thread-safe.
+int64_t Conv3dFlops();
+
+// x (B, C, T, H, W) convolved with weight (O, C, kt, kh, kw): at::conv3d
+// with zero padding (0, pad_h, pad_w), on the kernel GetConvKernel() selects.
+at::Tensor Conv3d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, std::array<int64_t, 3> stride,
+                  std::array<int64_t, 2> padding);
 
 struct CausalConv3dOptions {
   // "Same" spatial padding by default, as the official layers use.
@@ -93,8 +116,9 @@ class FrameGroupNormImpl : public torch::nn::Module {
  public:
   FrameGroupNormImpl(int64_t groups, int64_t channels, double eps = 1e-6);
 
-  // x: (B, C, T, H, W) or (N, C, H, W).
-  at::Tensor forward(const at::Tensor& x);
+  // x: (B, C, T, H, W) or (N, C, H, W). With `silu`, SiLU(GroupNorm(x)),
+  // applied in place on the normalised tensor when autograd does not need it.
+  at::Tensor forward(const at::Tensor& x, bool silu = false);
 
   // Inputs above `bytes` (counted in fp32) are normalised a chunk of whole
   // groups at a time; 0: never.
@@ -102,8 +126,8 @@ class FrameGroupNormImpl : public torch::nn::Module {
 
  private:
   // Normalises x (B, C, T, H, W) whose channels are `groups` whole groups,
-  // with their affine parameters `w`, `b`.
-  at::Tensor Normalize(const at::Tensor& x, int64_t groups, const at::Tensor& w, const at::Tensor& b) const;
+  // with their affine parameters `w`, `b`, then SiLU if `silu`.
+  at::Tensor Normalize(const at::Tensor& x, int64_t groups, const at::Tensor& w, const at::Tensor& b, bool silu) const;
 
   int64_t max_bytes_ = 0;
   int64_t groups_;

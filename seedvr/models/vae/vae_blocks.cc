@@ -24,9 +24,10 @@ ResnetBlock3DImpl::ResnetBlock3DImpl(int64_t in, int64_t out, int64_t groups) {
 }
 
 at::Tensor ResnetBlock3DImpl::forward(const at::Tensor& x) {
-  at::Tensor h = conv1_(at::silu(norm1_(x)));
-  h = conv2_(at::silu(norm2_(h)));
-  return shortcut_ ? h + shortcut_(x) : h + x;
+  at::Tensor h = conv1_(norm1_(x, /*silu=*/true));
+  h = conv2_(norm2_(h, /*silu=*/true));
+  // In place into the fresh conv output (its backward does not need it).
+  return h.add_(shortcut_ ? shortcut_(x) : x);
 }
 
 SpatialAttentionImpl::SpatialAttentionImpl(int64_t channels, int64_t groups) {

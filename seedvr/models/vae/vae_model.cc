@@ -88,7 +88,7 @@ at::Tensor EncoderImpl::forward(const at::Tensor& x) {
   at::Tensor h = conv_in_(x);
   for (auto& b : blocks_) h = b(h);
   h = mid_(h);
-  return conv_out_(at::silu(norm_out_(h)));
+  return conv_out_(norm_out_(h, /*silu=*/true));
 }
 
 DecoderImpl::DecoderImpl(const VAEConfig& c) {
@@ -113,7 +113,7 @@ DecoderImpl::DecoderImpl(const VAEConfig& c) {
 at::Tensor DecoderImpl::forward(const at::Tensor& z) {
   at::Tensor h = mid_(conv_in_(z));
   for (auto& b : blocks_) h = b(h);
-  return conv_out_(at::silu(norm_out_(h)));
+  return conv_out_(norm_out_(h, /*silu=*/true));
 }
 
 at::Tensor Posterior::Sample(std::optional<at::Generator> gen) const {
