@@ -4,7 +4,11 @@
 #include <torch/utils.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
+#include <string>
+#include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -39,41 +43,53 @@ void AdamW::ZeroGrad() {
 void AdamW::Step() {
   torch::NoGradGuard no_grad;
   ++step_;
-  const double bc1 = 1 - std::pow(options_.beta1, static_cast<double>(step_));
-  const double bc2 = 1 - std::pow(options_.beta2, static_cast<double>(step_));
+  // LibTorch's fused multi-tensor kernel (torch.optim.AdamW(fused=True)),
+  // one call per device and dtype: a single pass over each parameter
+  // instead of seven elementwise ops with their temporaries.
+  struct Group {
+    std::vector<at::Tensor> w, g, m, v;
+  };
+  std::map<std::tuple<std::string, at::ScalarType>, Group> groups;
   for (size_t i = 0; i < params_.size(); ++i) {
-    at::Tensor& p = params_[i].second;
+    const at::Tensor& p = params_[i].second;
     if (!p.grad().defined()) continue;
-    at::Tensor& w = offload_ ? master_[i] : p;
-    const at::Tensor g = offload_ ? p.grad().to(at::kCPU, at::kFloat) : p.grad();
-    w.mul_(1 - options_.lr * options_.weight_decay);
-    exp_avg_[i].lerp_(g, 1 - options_.beta1);
-    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(g, g, 1 - options_.beta2);
-    at::Tensor denom = (exp_avg_sq_[i].sqrt() / std::sqrt(bc2)).add_(options_.eps);
-    w.addcdiv_(exp_avg_[i], denom, -options_.lr / bc1);
-    // Asynchronous from pinned memory: the next step's ClipGradNorm
-    // synchronises before `w` is written again.
-    if (offload_) p.copy_(w, /*non_blocking=*/p.is_cuda());
+    const at::Tensor& w = offload_ ? master_[i] : p;
+    Group& group = groups[{w.device().str(), w.scalar_type()}];
+    group.w.push_back(w);
+    group.g.push_back(p.grad().to(w.device(), w.scalar_type()));
+    group.m.push_back(exp_avg_[i]);
+    group.v.push_back(exp_avg_sq_[i]);
+  }
+  for (auto& [key, group] : groups) {
+    // The kernel reads the step count from a tensor per parameter.
+    const at::Tensor step = at::full({}, static_cast<double>(step_), group.w[0].options().dtype(at::kFloat));
+    const std::vector<at::Tensor> steps(group.w.size(), step);
+    at::_fused_adamw_(group.w, group.g, group.m, group.v, /*max_exp_avg_sqs=*/{}, steps, options_.lr, options_.beta1,
+                      options_.beta2, options_.weight_decay, options_.eps, /*amsgrad=*/false,
+                      /*maximize=*/false);
+  }
+  // Asynchronous from pinned memory: the next step's ClipGradNorm
+  // synchronises before the master copies are written again.
+  for (size_t i = 0; offload_ && i < params_.size(); ++i) {
+    at::Tensor& p = params_[i].second;
+    if (p.grad().defined()) p.copy_(master_[i], /*non_blocking=*/p.is_cuda());
   }
 }
 
 double AdamW::ClipGradNorm(double max_norm, const std::function<double(double)>& sum_over_ranks) {
   torch::NoGradGuard no_grad;
-  // Summed on the device in fp64; one synchronisation for the whole norm.
-  at::Tensor total;
+  std::vector<at::Tensor> grads;
   for (auto& [name, p] : params_) {
-    if (!p.grad().defined()) continue;
-    at::Tensor sq = p.grad().to(at::kDouble).pow(2).sum();
-    total = total.defined() ? total + sq : sq;
+    if (p.grad().defined()) grads.push_back(p.grad());
   }
-  double squares = total.defined() ? total.item<double>() : 0.0;
+  // One multi-tensor norm, summed on the device in fp64; one synchronisation.
+  double squares = 0;
+  if (!grads.empty()) {
+    squares = at::stack(at::_foreach_norm(grads, 2, at::kFloat)).to(at::kDouble).square().sum().item<double>();
+  }
   if (sum_over_ranks) squares = sum_over_ranks(squares);
   const double norm = std::sqrt(squares);
-  if (max_norm > 0 && norm > max_norm) {
-    for (auto& [name, p] : params_) {
-      if (p.grad().defined()) p.mutable_grad().mul_(max_norm / (norm + 1e-6));
-    }
-  }
+  if (max_norm > 0 && norm > max_norm && !grads.empty()) at::_foreach_mul_(grads, max_norm / (norm + 1e-6));
   return norm;
 }
 

@@ -4,6 +4,10 @@
 // resume bit for bit. Moments are kept in the parameters' dtype (fp32 master
 // weights), one pair per parameter.
 //
+// The update runs as LibTorch's fused multi-tensor AdamW kernel
+// (_fused_adamw_, torch.optim.AdamW(fused=True)) and the clipping as its
+// multi-tensor norm and scale (_foreach_norm, _foreach_mul_).
+//
 // Offload (ZeRO-Offload, Ren et al. 2021, as optimizer.offload: cpu): an fp32
 // master copy of every parameter and both moments live in host memory
 // (pinned when the parameters are on a GPU); each step copies the gradients

@@ -4,6 +4,7 @@
 #include <torch/utils.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 
@@ -32,10 +33,13 @@ double Ema::DecayAt(int64_t n) const {
 void Ema::Update(int64_t n) {
   torch::NoGradGuard no_grad;
   const double decay = DecayAt(n);
+  std::vector<at::Tensor> shadow, sources;
   for (size_t i = 0; i < shadow_.size(); ++i) {
-    at::Tensor& s = shadow_[i].tensor;
-    s.lerp_(sources_[i].detach().to(s.device()), 1 - decay);
+    shadow.push_back(shadow_[i].tensor);
+    sources.push_back(sources_[i].detach().to(shadow_[i].tensor.device()));
   }
+  // One multi-tensor lerp over every weight.
+  if (!shadow.empty()) at::_foreach_lerp_(shadow, sources, 1 - decay);
 }
 
 absl::Status Ema::Load(const core::TensorList& weights, const std::string& where) {
