@@ -173,7 +173,8 @@ absl::StatusOr<MemoryEstimate> EstimateMemory(const config::TrainConfig& config,
   // also held as its bf16 copy.
   const vae::VAEPlan plan = vae::PlanEncode(config.vae, frames, crop_h, crop_w, 4);
   const double clip = 3.0 * frames * crop_h * crop_w * kF32;
-  r.vae_encode = batch * (plan.estimate_gb * 1e9 * (r.vae_bf16 ? 0.5 : 1.0) + 2 * clip * (r.vae_bf16 ? 1.5 : 1.0));
+  // HQ and LQ are encoded together, as one batch of 2 x batch clips.
+  r.vae_encode = 2 * batch * (plan.estimate_gb * 1e9 * (r.vae_bf16 ? 0.5 : 1.0) + 2 * clip * (r.vae_bf16 ? 1.5 : 1.0));
 
   const double resident = r.weights + r.optimizer + r.ema + r.discriminator_state + r.vae_weights;
   r.total =

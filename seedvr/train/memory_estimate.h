@@ -25,11 +25,13 @@
 //                  gradient checkpointing the block inputs plus one
 //                  recomputed block, else every block's saved tensors
 //   vae            frozen weights (bf16 with vae_precision bf16) + the
-//                  encode peak of memory_plan.h (HQ and LQ are encoded one
-//                  after the other, without grad)
+//                  encode peak of memory_plan.h (HQ and LQ are encoded
+//                  together, one batch, without grad)
 //
 // Peak = everything resident + the larger of the two transient phases: the
-// G step (its gradients, activations and the discriminator's) and the VAE
+// G step (its gradients, activations and the discriminator's; with one
+// micro-batch the generator's activations already live through the D
+// updates, whose own are bounded by the same discriminator term) and the VAE
 // encode of the next batch, which sees no gradients (the trainer frees them
 // after each optimizer step).
 // Per-token activation bytes are counted tensor by tensor from what autograd

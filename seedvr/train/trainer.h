@@ -142,6 +142,17 @@ class Trainer final : public TrainerInterface {
     // run): the discriminator neither trains nor judges.
     const bool adversarial = w.adv > 0 || w.fm > 0;
 
+    // The generator's output on each micro-batch and the discriminator's
+    // inputs are computed once and shared by every discriminator update and
+    // the generator update: the generator's weights do not change before its
+    // own update and the VAE is frozen, so the values are the ones each phase
+    // would compute. With one micro-batch the output keeps its autograd graph
+    // for the generator update (one generator forward per step instead of
+    // d_steps + 1); with several, holding every graph would multiply the
+    // activation memory, so the generator update recomputes its own.
+    const bool keep_graph = batches->size() == 1;
+    std::vector<Generated> generated(batches->size());
+
     // Discriminator.
     SetRequiresGrad(core_.discriminator_parameters(), true);
     double d_adv = 0, r1 = 0, ar1 = 0, ar2 = 0, d_norm = 0;
@@ -151,13 +162,12 @@ class Trainer final : public TrainerInterface {
       const bool r1_due = core_.R1Due();
       for (size_t i = 0; i < batches->size(); ++i) {
         const LatentBatch& b = (*batches)[i];
-        at::Tensor fake;
-        {
-          torch::NoGradGuard no_grad;
-          fake = g_.Restore(b.lq, b.noise);
-        }
+        Generated& x = generated[i];
+        if (!x.fake.defined()) Generate(b, keep_graph, x);
         Condition(b);
-        at::Tensor real_in = core_.DiscriminatorInput(b.hq), fake_in = core_.DiscriminatorInput(fake).detach();
+        if (!x.real_in.defined()) x.real_in = core_.DiscriminatorInput(b.hq);
+        const at::Tensor& real_in = x.real_in;
+        const at::Tensor fake_in = x.fake_in.detach();
         discriminator::DiscriminatorOutput real_out = Judge(real_in), fake_out = Judge(fake_in);
         at::Tensor adv = L::Discriminator(real_out.logits, fake_out.logits);
         at::Tensor loss = adv;
@@ -196,15 +206,17 @@ class Trainer final : public TrainerInterface {
     double g_adv = 0, fm = 0, l1 = 0;
     for (size_t i = 0; i < batches->size(); ++i) {
       const LatentBatch& b = (*batches)[i];
-      at::Tensor fake = g_.Restore(b.lq, b.noise);
+      Generated& x = generated[i];
+      if (!x.fake.defined() || !x.fake.requires_grad()) Generate(b, /*grad=*/true, x, adversarial);
+      const at::Tensor& fake = x.fake;
       at::Tensor loss;  // config validation: some weight is positive
       if (adversarial) {
         Condition(b);
-        discriminator::DiscriminatorOutput fake_out = Judge(core_.DiscriminatorInput(fake));
+        discriminator::DiscriminatorOutput fake_out = Judge(x.fake_in);
         discriminator::DiscriminatorOutput real_out;
         {
           torch::NoGradGuard no_grad;
-          real_out = Judge(core_.DiscriminatorInput(b.hq));
+          real_out = Judge(x.real_in.defined() ? x.real_in : core_.DiscriminatorInput(b.hq));
         }
         at::Tensor adv = L::Generator(fake_out.logits, real_out.logits);
         loss = w.adv * adv;
@@ -222,6 +234,7 @@ class Trainer final : public TrainerInterface {
       if (i + 1 == batches->size()) parallel_.PrepareBackward(parallel::Role::kGenerator, loss);
       loss.backward();
     }
+    generated.clear();  // free the graphs before the optimizer step
     const double g_norm = core_.StepGenerator();
 
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -246,6 +259,21 @@ class Trainer final : public TrainerInterface {
   }
 
  private:
+  // A micro-batch's restoration x̂ and the discriminator's inputs for it.
+  struct Generated {
+    at::Tensor fake;     // the generator's x̂ (latents)
+    at::Tensor fake_in;  // x̂ as the discriminator sees it (decoded for pixel discriminators)
+    at::Tensor real_in;  // HQ as the discriminator sees it (no gradient)
+  };
+
+  // Restores `b` into `x`, with autograd when `grad`; the discriminator's
+  // view of it too when `judged`.
+  void Generate(const LatentBatch& b, bool grad, Generated& x, bool judged = true) {
+    torch::AutoGradMode mode(grad);
+    x.fake = g_.Restore(b.lq, b.noise);
+    if (judged) x.fake_in = core_.DiscriminatorInput(x.fake);
+  }
+
   // The discriminator under bf16 autocast when training in bf16; logits in
   // fp32, so every loss and penalty reduces in fp32.
   discriminator::DiscriminatorOutput Judge(const at::Tensor& x) {
