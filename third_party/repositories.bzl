@@ -14,5 +14,5 @@ def seedvr_dependencies():
         name = "libtorch",
         build_file_template = "//third_party/libtorch:libtorch.BUILD.tpl",
     )
-    for name in ["yaml_cpp", "abseil", "ffmpeg", "nlohmann_json", "googletest", "benchmark", "gloo", "librsvg"]:
+    for name in ["yaml_cpp", "abseil", "ffmpeg", "nlohmann_json", "googletest", "benchmark", "gloo", "librsvg", "tcmalloc"]:
         _system(name)
