@@ -6,7 +6,9 @@
 //     with and without its per-call token budget) against the natural
 //     per-window loop: a 720p-like token grid (18 regular windows of ~405
 //     tokens, or 32 shifted windows) and a batch of 16 small samples.
-// Random weights: speed does not depend on their values.
+// Forward and forward+backward report the GFLOP/s of the model's matrix
+// products and their fraction of the fp32 GEMM rate measured in the same
+// run (gemm_frac). Random weights: speed does not depend on their values.
 //
 //   bazel run -c opt //benchmarks/dit:dit_benchmark
 #include <ATen/ATen.h>
@@ -17,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/common/gemm_rate.h"
+#include "seedvr/models/dit/dit_memory.h"
 #include "seedvr/models/dit/nadit.h"
 
 namespace seedvr::dit {
@@ -59,18 +63,32 @@ Inputs MakeInputs(const Grid3& latent, int64_t txt_len, int64_t txt_dim) {
 struct Setup {
   NaDiT model{nullptr};
   Inputs in;
+  double forward_flops = 0;  // of the model's matrix products (dit_memory.h)
   explicit Setup(int64_t which) {
     at::manual_seed(0);
-    if (which == 0) {
-      model = NaDiT(BaseConfig(64, 2, 32, 4, 32));
-      in = MakeInputs({3, 12, 20}, 7, 40);
-    } else {
-      model = NaDiT(BaseConfig(512, 8, 64, 8, 64));
-      in = MakeInputs({5, 32, 32}, 32, 40);
-    }
+    const DiTConfig c = which == 0 ? BaseConfig(64, 2, 32, 4, 32) : BaseConfig(512, 8, 64, 8, 64);
+    const Grid3 grid = which == 0 ? Grid3{3, 12, 20} : Grid3{5, 32, 32};
+    const int64_t text = which == 0 ? 7 : 32;
+    model = NaDiT(c);
+    in = MakeInputs(grid, text, 40);
+    const Grid3 tokens{grid[0] / c.patch_size[0], grid[1] / c.patch_size[1], grid[2] / c.patch_size[2]};
+    forward_flops = DiTForwardFlops(c, tokens, text, 1);
     model->eval();
   }
 };
+
+// GFLOP/s of the model's matrix products and their fraction of the fp32
+// GEMM rate measured in the same run; `passes` = 1 (forward) or 3 (forward
+// + backward, the backward counted as twice the forward).
+void ReportGemmFraction(benchmark::State& state, double forward_flops, double passes) {
+  const double rate = benchmarks::GemmRate();
+  // Per second of wall time (UseRealTime): the model runs on every thread.
+  state.counters["gflops"] =
+      benchmark::Counter(forward_flops * passes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["gemm_gflops"] = rate / 1e9;
+  state.counters["gemm_frac"] =
+      benchmark::Counter(forward_flops * passes / rate, benchmark::Counter::kIsIterationInvariantRate);
+}
 
 void BM_Forward(benchmark::State& state) {
   Setup s(state.range(0));
@@ -79,9 +97,10 @@ void BM_Forward(benchmark::State& state) {
     auto out = s.model->forward(s.in.vid, s.in.vid_shape, s.in.txt, s.in.txt_shape, s.in.timestep);
     benchmark::DoNotOptimize(out.data_ptr());
   }
+  ReportGemmFraction(state, s.forward_flops, 1);
   state.SetLabel(state.range(0) == 0 ? "tiny 3x12x20" : "medium 5x32x32 d512 L8");
 }
-BENCHMARK(BM_Forward)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Forward)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 void BM_ForwardBackward(benchmark::State& state) {
   Setup s(state.range(0));
@@ -93,10 +112,11 @@ void BM_ForwardBackward(benchmark::State& state) {
     benchmark::DoNotOptimize(vid.grad().data_ptr());
   }
   s.model->zero_grad();
+  ReportGemmFraction(state, s.forward_flops, 3);
   state.SetLabel(std::string(state.range(0) == 0 ? "tiny" : "medium") +
                  (state.range(1) ? " checkpointed" : ""));
 }
-BENCHMARK(BM_ForwardBackward)->Args({0, 0})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ForwardBackward)->Args({0, 0})->Args({1, 0})->Args({1, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 // Window attention core at 8 heads x 64 with 3B RoPE and 32 text tokens per
 // sample. range(0): 0 = one (2, 45, 80) token grid, regular windows (18
