@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -78,26 +79,36 @@ struct Setup {
 };
 
 // GFLOP/s of the model's matrix products and their fraction of the fp32
-// GEMM rate measured in the same run; `passes` = 1 (forward) or 3 (forward
-// + backward, the backward counted as twice the forward).
-void ReportGemmFraction(benchmark::State& state, double forward_flops, double passes) {
+// GEMM rate measured in the same run, over `seconds` of wall time (the model
+// runs on every thread); `passes` = 1 (forward) or 3 (forward + backward,
+// the backward counted as twice the forward).
+void ReportGemmFraction(benchmark::State& state, double forward_flops, double passes, double seconds) {
   const double rate = benchmarks::GemmRate();
-  // Per second of wall time (UseRealTime): the model runs on every thread.
-  state.counters["gflops"] =
-      benchmark::Counter(forward_flops * passes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  const double flops_per_second = forward_flops * passes * static_cast<double>(state.iterations()) / seconds;
+  state.counters["gflops"] = flops_per_second / 1e9;
   state.counters["gemm_gflops"] = rate / 1e9;
-  state.counters["gemm_frac"] =
-      benchmark::Counter(forward_flops * passes / rate, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["gemm_frac"] = flops_per_second / rate;
+}
+
+// Seconds of wall time `body` takes.
+template <typename F>
+double Seconds(F&& body) {
+  const auto t0 = std::chrono::steady_clock::now();
+  body();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 void BM_Forward(benchmark::State& state) {
   Setup s(state.range(0));
   at::NoGradGuard no_grad;
+  double seconds = 0;
   for (auto _ : state) {
-    auto out = s.model->forward(s.in.vid, s.in.vid_shape, s.in.txt, s.in.txt_shape, s.in.timestep);
-    benchmark::DoNotOptimize(out.data_ptr());
+    seconds += Seconds([&] {
+      auto out = s.model->forward(s.in.vid, s.in.vid_shape, s.in.txt, s.in.txt_shape, s.in.timestep);
+      benchmark::DoNotOptimize(out.data_ptr());
+    });
   }
-  ReportGemmFraction(state, s.forward_flops, 1);
+  ReportGemmFraction(state, s.forward_flops, 1, seconds);
   state.SetLabel(state.range(0) == 0 ? "tiny 3x12x20" : "medium 5x32x32 d512 L8");
 }
 BENCHMARK(BM_Forward)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -105,14 +116,17 @@ BENCHMARK(BM_Forward)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTim
 void BM_ForwardBackward(benchmark::State& state) {
   Setup s(state.range(0));
   s.model->set_gradient_checkpointing(state.range(1) != 0);
+  double seconds = 0;
   for (auto _ : state) {
-    auto vid = s.in.vid.clone().requires_grad_(true);
-    auto out = s.model->forward(vid, s.in.vid_shape, s.in.txt, s.in.txt_shape, s.in.timestep);
-    out.sum().backward();
-    benchmark::DoNotOptimize(vid.grad().data_ptr());
+    seconds += Seconds([&] {
+      auto vid = s.in.vid.clone().requires_grad_(true);
+      auto out = s.model->forward(vid, s.in.vid_shape, s.in.txt, s.in.txt_shape, s.in.timestep);
+      out.sum().backward();
+      benchmark::DoNotOptimize(vid.grad().data_ptr());
+    });
   }
   s.model->zero_grad();
-  ReportGemmFraction(state, s.forward_flops, 3);
+  ReportGemmFraction(state, s.forward_flops, 3, seconds);
   state.SetLabel(std::string(state.range(0) == 0 ? "tiny" : "medium") +
                  (state.range(1) ? " checkpointed" : ""));
 }
