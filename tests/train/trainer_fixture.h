@@ -5,18 +5,16 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "seedvr/config/config.h"
 #include "seedvr/core/tensor_file.h"
-#include "seedvr/data/synthetic.h"
-#include "seedvr/data/video_writer.h"
 #include "seedvr/testing/fixtures.h"
 #include "seedvr/text/text_embeddings.h"
 #include "seedvr/train/checkpoint.h"
 #include "seedvr/train/dispatch.h"
+#include "tests/train/training_clips.h"
 
 namespace seedvr::train {
 
@@ -49,15 +47,7 @@ class TrainerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = new std::string(testing::TempDir() + "/trainer_data");
-    std::filesystem::create_directories(*root_ + "/hq");
-    for (int i = 0; i < 2; ++i) {
-      data::SyntheticVideoOptions o;
-      o.width = 96;
-      o.height = 64;
-      o.frames = 6;
-      o.seed = 10 + i;
-      ASSERT_TRUE(data::WriteVideo(*root_ + (i == 0 ? "/hq/a.mp4" : "/hq/b.mkv"), data::MakeSyntheticClip(o)).ok());
-    }
+    ASSERT_TRUE(WriteTrainingClips(*root_, 10).ok());
     ASSERT_TRUE(
         text::WriteTextEmbeddings(*root_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
   }

@@ -16,11 +16,10 @@
 
 #include "seedvr/config/config.h"
 #include "seedvr/core/tensor_file.h"
-#include "seedvr/data/synthetic.h"
-#include "seedvr/data/video_writer.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/testing/fixtures.h"
+#include "tests/train/training_clips.h"
 
 namespace seedvr::train {
 namespace {
@@ -29,15 +28,7 @@ class VAETrainingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = new std::string(testing::TempDir() + "/vae_training_data");
-    std::filesystem::create_directories(*root_ + "/hq");
-    for (int i = 0; i < 2; ++i) {
-      data::SyntheticVideoOptions o;
-      o.width = 96;
-      o.height = 64;
-      o.frames = 6;
-      o.seed = 20 + i;
-      ASSERT_TRUE(data::WriteVideo(*root_ + (i == 0 ? "/hq/a.mp4" : "/hq/b.mkv"), data::MakeSyntheticClip(o)).ok());
-    }
+    ASSERT_TRUE(WriteTrainingClips(*root_, 20).ok());
   }
 
   // configs/tiny.yaml on 32x32 crops of 5 frames, `steps` steps, held out
