@@ -187,12 +187,7 @@ absl::Status VideoCodecRoundTrip(Clip* clip, const CodecRoundTripOptions& o) {
   if (codec == nullptr) return absl::NotFoundError(absl::StrCat("no encoder named ", o.encoder));
   const int pw = std::max(32, (clip->w + 15) & ~15), ph = std::max(32, (clip->h + 15) & ~15);
   AVDictionary* opts = nullptr;
-  const std::string name = codec->name;
-  if (name == "libx264" || name == "libx265") {
-    if (!o.preset.empty()) av_dict_set(&opts, "preset", o.preset.c_str(), 0);
-    if (o.crf >= 0) av_dict_set(&opts, "crf", std::to_string(o.crf).c_str(), 0);
-    if (name == "libx265") av_dict_set(&opts, "x265-params", "log-level=error", 0);
-  }
+  ff::SetX26xOptions(codec->name, o.preset, o.crf, &opts);
   RoundTrip rt;
   absl::Status st = rt.Init(codec, pw, ph, AV_PIX_FMT_YUV420P, AVCOL_SPC_SMPTE170M, AVCOL_RANGE_MPEG, o, &opts);
   av_dict_free(&opts);

@@ -58,6 +58,14 @@ AVColorSpace ParseMatrix(const std::string& name) {
   return AVCOL_SPC_BT709;
 }
 
+void SetX26xOptions(const std::string& codec_name, const std::string& preset, int crf, AVDictionary** opts) {
+  if (codec_name != "libx264" && codec_name != "libx265") return;
+  if (!preset.empty()) av_dict_set(opts, "preset", preset.c_str(), 0);
+  if (crf >= 0) av_dict_set(opts, "crf", std::to_string(crf).c_str(), 0);
+  if (codec_name == "libx264") av_dict_set(opts, "mbtree", "0", 0);
+  if (codec_name == "libx265") av_dict_set(opts, "x265-params", "log-level=error", 0);
+}
+
 Converter::~Converter() { sws_freeContext(ctx_); }
 
 absl::Status Converter::Ensure(int sw, int sh, AVPixelFormat sf, int dw, int dh, AVPixelFormat df,
@@ -130,9 +138,20 @@ absl::Status Converter::FromRgb(const uint8_t* src_rgb, AVFrame* dst, AVColorSpa
   absl::Status st = Ensure(dst->width, dst->height, rgb_fmt, dst->width, dst->height, fmt,
                            SwsColorspace(space, dst->height), false, full);
   if (!st.ok()) return st;
-  const uint8_t* src[4] = {src_rgb, nullptr, nullptr, nullptr};
-  int src_stride[4] = {av_image_get_linesize(rgb_fmt, dst->width, 0), 0, 0, 0};
-  sws_scale(ctx_, src, src_stride, 0, dst->height, dst->data, dst->linesize);
+  // The SIMD readers load whole blocks past a row's last pixel, which on the
+  // last row is past the end of the caller's buffer: read from padded rows.
+  const int row_bytes = av_image_get_linesize(rgb_fmt, dst->width, 0);
+  const int stride = (row_bytes + 64 + 63) & ~63;
+  scratch_.resize(static_cast<size_t>(stride) * dst->height);
+  for (int y = 0; y < dst->height; ++y) {
+    uint8_t* row = scratch_.data() + static_cast<size_t>(y) * stride;
+    std::copy(src_rgb + static_cast<size_t>(y) * row_bytes, src_rgb + static_cast<size_t>(y + 1) * row_bytes, row);
+    std::fill(row + row_bytes, row + stride, 0);
+  }
+  const uint8_t* src[4] = {scratch_.data(), nullptr, nullptr, nullptr};
+  int src_stride[4] = {stride, 0, 0, 0};
+  const int rows = sws_scale(ctx_, src, src_stride, 0, dst->height, dst->data, dst->linesize);
+  if (rows != dst->height) return absl::InternalError("sws_scale produced a partial picture");
   return absl::OkStatus();
 }
 

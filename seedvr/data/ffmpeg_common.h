@@ -36,6 +36,13 @@ bool IsFullRange(AVColorRange range, AVPixelFormat fmt);
 // Parses "bt709" / "bt601" / "bt2020" (and a few aliases).
 AVColorSpace ParseMatrix(const std::string& name);
 
+// The private options of libx264 and libx265 (nothing for other encoders):
+// `preset` unless empty, `crf` unless negative, x265's logs quiet, and x264
+// without macroblock-tree rate control. x264 0.164's AVX-512 mbtree kernel
+// reads memory it never initialised, so with it the same frames encode
+// differently from one process to the next (and from a CPU without AVX-512).
+void SetX26xOptions(const std::string& codec_name, const std::string& preset, int crf, AVDictionary** opts);
+
 struct FrameDeleter {
   void operator()(AVFrame* f) const { av_frame_free(&f); }
 };

@@ -209,11 +209,8 @@ absl::StatusOr<std::unique_ptr<VideoWriter>> VideoWriter::Open(const std::string
   if (impl->fmt->oformat->flags & AVFMT_GLOBALHEADER) enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
 
   AVDictionary* opts = nullptr;
-  if (codec_name == "libx264" || codec_name == "libx265") {
-    if (!o.preset.empty()) av_dict_set(&opts, "preset", o.preset.c_str(), 0);
-    if (o.crf >= 0) av_dict_set(&opts, "crf", std::to_string(o.crf).c_str(), 0);
-    if (codec_name == "libx265") av_dict_set(&opts, "x265-params", "log-level=error", 0);
-  } else if (codec_name == "libvpx-vp9") {
+  ff::SetX26xOptions(codec_name, o.preset, o.crf, &opts);
+  if (codec_name == "libvpx-vp9") {
     av_dict_set(&opts, "deadline", "realtime", 0);
     av_dict_set(&opts, "cpu-used", "8", 0);
     if (o.crf >= 0) {
