@@ -32,13 +32,15 @@ if [ ! -f "$footage/carphone.mp4" ]; then
 fi
 
 # cut IN OUT FIRST COUNT SCALE: frames [FIRST, FIRST+COUNT) at SCALE
-# (an ffmpeg scale expression), silent, near-lossless H.264.
+# (an ffmpeg scale expression), silent, near-lossless H.264. Without x264's
+# macroblock tree, whose AVX-512 kernel reads uninitialised memory, the same
+# footage comes out bit for bit on every machine.
 cut() {
   [ -f "$2" ] && return 0
   mkdir -p "$(dirname "$2")"
   ffmpeg -nostdin -loglevel error -y -i "$1" -an \
     -vf "trim=start_frame=$3:end_frame=$(($3 + $4)),setpts=PTS-STARTPTS,scale=$5:flags=area" \
-    -c:v libx264 -preset veryfast -crf 10 -pix_fmt yuv420p "$2.partial.mp4"
+    -c:v libx264 -preset veryfast -crf 10 -mbtree 0 -pix_fmt yuv420p "$2.partial.mp4"
   mv "$2.partial.mp4" "$2"
 }
 cut "$footage/bigbuckbunny.mp4" "$out/footage_train/hq/bigbuckbunny.mp4" 0 100 320:180
