@@ -162,7 +162,9 @@ TEST(KernelTest, PlateauFollowsItsFormula) {
         const double q = (x * x + y * y) / (s * s);
         ASSERT_NEAR(At(k, x, y) / peak, 1.0 / (1.0 + std::pow(q, beta)), 1e-5);
         ASSERT_EQ(At(k, x, y), At(k, -x, -y));
-        if (x > 0) ASSERT_LT(At(k, x, y), At(k, x - 1, y));
+        if (x > 0) {
+          ASSERT_LT(At(k, x, y), At(k, x - 1, y));
+        }
       }
     }
   }
@@ -413,7 +415,9 @@ TEST(DegradationPlanTest, KernelShapesFollowRealEsrganRanges) {
         ASSERT_EQ(k.size % 2, 1);
         ASSERT_GE(k.size, 7);
         ASSERT_LE(k.size, 21);
-        if (i < 300) ASSERT_NEAR(Sum(k.Kernel()), 1.0, 1e-4) << BlurKernelTypeName(k.type);
+        if (i < 300) {
+          ASSERT_NEAR(Sum(k.Kernel()), 1.0, 1e-4) << BlurKernelTypeName(k.type);
+        }
         if (k.type == BlurKernelType::kSinc) {
           const double lo = stage == 3 || k.size < 13 ? pi / 3 : pi / 5;
           ASSERT_GE(k.omega_c, lo - 1e-12);

@@ -74,7 +74,9 @@ TEST_P(ContainerCodecTest, DecodesWhatWasEncoded) {
     const double own = Psnr(f.rgb.data(), src.frame(n), src.frame_bytes());
     psnr_sum += own;
     // The right frame, in order: closer to its own source than to neighbours.
-    if (n + 1 < kT) EXPECT_GT(own, Psnr(f.rgb.data(), src.frame(n + 1), src.frame_bytes()) + 1.0);
+    if (n + 1 < kT) {
+      EXPECT_GT(own, Psnr(f.rgb.data(), src.frame(n + 1), src.frame_bytes()) + 1.0);
+    }
     ++n;
   }
   EXPECT_EQ(n, kT);
@@ -366,7 +368,9 @@ TEST_P(TimingTest, ExplicitPtsSurviveTheContainer) {
   while (*(*reader)->Read(&f, nullptr, &time_s, &pts)) {
     ASSERT_LT(n, want.size());
     EXPECT_NEAR(pts * tick, want[n] / 1000.0, tick / 2 + 1e-12) << c.ext << " frame " << n;
-    if (info.time_base_den == 1000) EXPECT_EQ(pts, want[n]);
+    if (info.time_base_den == 1000) {
+      EXPECT_EQ(pts, want[n]);
+    }
     EXPECT_DOUBLE_EQ(time_s, (pts - info.start_pts) * tick);
     EXPECT_GT(Psnr(f.rgb.data(), clip.frame(n), clip.frame_bytes()), 30.0) << "frame " << n;
     ++n;

@@ -98,7 +98,9 @@ TEST(Checkpoint, KillDuringWriteKeepsThePreviousCheckpoint) {
     auto loaded = core::ReadPth(FinalCheckpointPath(dir));  // whole, though not a complete training state
     ASSERT_TRUE(loaded.ok()) << loaded.status();
     const int64_t step = std::get<int64_t>(loaded->find("step")->v);
-    if (WIFSIGNALED(status)) EXPECT_EQ(step, 5) << "killed after " << delay_ms << " ms";
+    if (WIFSIGNALED(status)) {
+      EXPECT_EQ(step, 5) << "killed after " << delay_ms << " ms";
+    }
     EXPECT_TRUE(step == 5 || step == 6);
   }
 }

@@ -144,7 +144,9 @@ TEST(TileLayout, StartsCoverTheFrameInWholePatches) {
           if (i == 0) continue;
           const int64_t shared = s[i - 1] + tile - s[i];
           EXPECT_GE(shared, overlap) << at;                        // covered, overlapping at least as asked
-          if (i + 1 < s.size()) EXPECT_EQ(shared, overlap) << at;  // exactly, but for the last tile
+          if (i + 1 < s.size()) {
+            EXPECT_EQ(shared, overlap) << at;  // exactly, but for the last tile
+          }
         }
       }
     }
