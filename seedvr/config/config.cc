@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -225,6 +226,23 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
     if (c.discriminator.dit_condition != "none")
       e.push_back(absl::StrCat("discriminator.dit_condition: only the dit discriminator takes a condition; ",
                                "discriminator.type is ", c.discriminator.type));
+  }
+  // The PatchGAN halves its grid per layer and instance-normalises each layer
+  // after the first over that layer's positions: below 2x2 the norms see one
+  // position per frame and erase what the discriminator judges.
+  if (c.discriminator.type == "patch" && crop.h >= unit && crop.w >= unit) {
+    const bool pixel = c.discriminator.input == "pixel";
+    const int64_t f = pixel ? 1 : c.vae.spatial_downsample_factor;
+    const int64_t side = std::min<int64_t>(crop.h, crop.w) / f;
+    int64_t most = 0;
+    while ((side >> (most + 1)) >= 2) ++most;
+    if (c.discriminator.num_layers > most) {
+      e.push_back(absl::StrCat("discriminator.num_layers: the patch discriminator halves the ",
+                               pixel ? "pixel" : "latent", " grid of data.crop_size [", crop.h, ", ", crop.w, "] (",
+                               crop.h / f, "x", crop.w / f,
+                               ") per layer, and below 2x2 its instance norms erase what it judges: expected at most ",
+                               most, ", got ", c.discriminator.num_layers));
+    }
   }
   if (c.model.heads % c.parallel.sp_size != 0) {
     e.push_back(absl::StrCat("parallel.sp_size: expected a divisor of model.heads (", c.model.heads, "), got ",

@@ -130,13 +130,28 @@ TEST(Config, AllErrorsAreReportedTogether) {
   ExpectError(r, {"loss.r1_interval", "loss.lambda_fm", "training.seeed"});
 }
 
+// 64-pixel crops are an 8x8 latent grid: two halvings leave 2x2, three 1x1,
+// where the PatchGAN's instance norms would see one position per frame.
+TEST(Config, PatchDiscriminatorKeepsAtLeastATwoByTwoGrid) {
+  EXPECT_TRUE(ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.num_layers=2"}).ok());
+  ExpectError(ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.num_layers=3"}),
+              {"discriminator.num_layers", "latent grid", "(8x16)", "at most 2, got 3"});
+  // Pixels are judged at the crop's own size; the video discriminator has no instance norms.
+  EXPECT_TRUE(
+      ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.num_layers=3", "discriminator.input=pixel"})
+          .ok());
+  EXPECT_TRUE(
+      ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.type=video", "discriminator.num_layers=3"})
+          .ok());
+}
+
 TEST(Config, SetOverridesAnyKey) {
   auto r = ParseTrainConfig("training:\n  max_steps: 100\n",
-                            {"training.max_steps=2", "loss.loss_type=hinge", "data.crop_size=[128, 64]"});
+                            {"training.max_steps=2", "loss.loss_type=hinge", "data.crop_size=[256, 128]"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->training.max_steps, 2);
   EXPECT_EQ(r->loss.loss_type, "hinge");
-  EXPECT_EQ(r->data.crop_size.w, 64);
+  EXPECT_EQ(r->data.crop_size.w, 128);
   ExpectError(ParseTrainConfig("", {"training.max_stepz=2"}), {"training.max_stepz", "unknown key"});
   ExpectError(ParseTrainConfig("", {"training"}), {"section.key=value"});
 }

@@ -130,9 +130,9 @@ class RestorerTest : public ::testing::Test {
         text::WriteTextEmbeddings(*dir_ + "/text.safetensors", text::MakeDeterministicEmbeddings(64), "test").ok());
     auto c = config::LoadTrainConfig(
         "configs/tiny.yaml",
-        {"data.data_root=" + *dir_ + "/data", "data.crop_size=[32, 32]", "data.num_workers=0",
-         "training.text_embeddings=" + *dir_ + "/text.safetensors", "training.eval_clips=0", "training.max_steps=1",
-         "checkpoint.save_dir=" + *dir_ + "/ckpt", "logging.progress_bar=false"});
+        {"data.data_root=" + *dir_ + "/data", "data.crop_size=[32, 32]", "discriminator.num_layers=1",
+         "data.num_workers=0", "training.text_embeddings=" + *dir_ + "/text.safetensors", "training.eval_clips=0",
+         "training.max_steps=1", "checkpoint.save_dir=" + *dir_ + "/ckpt", "logging.progress_bar=false"});
     ASSERT_TRUE(c.ok()) << c.status();
     ASSERT_TRUE(train::Train(*c).ok());
   }

@@ -55,12 +55,16 @@ class TrainerTest : public ::testing::Test {
   // The overrides that shrink configs/tiny.yaml to 32x32 crops of 5 frames
   // of the test clips, then `extra`.
   static std::vector<std::string> Overrides(const std::string& save_dir, const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> all = {
-        "data.data_root=" + *root_,     "data.crop_size=[32, 32]",
-        "data.num_workers=1",           "training.text_embeddings=" + *root_ + "/text.safetensors",
-        "training.eval_clips=0",        "checkpoint.save_dir=" + save_dir,
-        "logging.progress_bar=false",   "loss.r1_interval=2",
-        "discriminator.base_channels=8"};
+    std::vector<std::string> all = {"data.data_root=" + *root_,
+                                    "data.crop_size=[32, 32]",
+                                    "data.num_workers=1",
+                                    "training.text_embeddings=" + *root_ + "/text.safetensors",
+                                    "training.eval_clips=0",
+                                    "checkpoint.save_dir=" + save_dir,
+                                    "logging.progress_bar=false",
+                                    "loss.r1_interval=2",
+                                    "discriminator.base_channels=8",
+                                    "discriminator.num_layers=1"};
     all.insert(all.end(), extra.begin(), extra.end());
     return all;
   }

@@ -75,7 +75,7 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,dri
 step trainer_gpu_test bin/trainer_gpu_test
 step parity_gpu_test bin/parity_gpu_test
 if [ "$cpu" -eq 1 ]; then
-  tiny=(--config configs/tiny.yaml --set training.device=cpu --set data.crop_size=[32,32])
+  tiny=(--config configs/tiny.yaml --set training.device=cpu --set data.crop_size=[32,32] --set discriminator.num_layers=1)
   step apt_step bin/apt_figures "${tiny[@]}" --steps 1 --restore 5x64x64
   step apt_step_offload bin/apt_figures "${tiny[@]}" --steps 1 --no-restore \
     --set optimizer.offload=cpu --set training.ema_device=cpu
