@@ -7,10 +7,10 @@
 // preserving tail (pix2pix uses 4x4 there) keeps small latent grids valid.
 //
 // Input [B, C, T, H, W] latents or pixels; logits [B, 1, T, H / 2^n, W / 2^n]
-// (n = num_layers); features: every layer's output. The config keeps H and W
-// / 2^n at least 2 (config.cc): on a 1x1 grid the instance norms would see
-// one position per frame and erase what the discriminator judges. Role
-// contract: discriminator.h.
+// (n = num_layers); features: every layer's output. The config keeps
+// H / 2^n and W / 2^n at least 2 (config.cc): on a 1x1 grid the instance
+// norms would see one position per frame and erase what the discriminator
+// judges. Role contract: discriminator.h.
 #pragma once
 
 #include <torch/nn/module.h>
