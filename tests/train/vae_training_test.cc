@@ -36,6 +36,7 @@ class VAETrainingTest : public ::testing::Test {
   static config::TrainConfig Config(const std::string& output, int steps, std::vector<std::string> extra = {}) {
     std::vector<std::string> overrides = {"data.data_root=" + *root_,
                                           "data.crop_size=[32, 32]",
+                                          "discriminator.num_layers=1",
                                           "data.num_workers=1",
                                           "training.eval_root=" + *root_,
                                           "training.vae_checkpoint=" + output,
