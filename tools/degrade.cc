@@ -13,7 +13,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/config.h"
@@ -41,7 +40,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "writes the LQ video training would synthesise from an HQ video.\n"
       "  degrade --input HQ --output LQ [--config CONFIG] [--seed N]");
-  absl::ParseCommandLine(argc, argv);
+  seedvr::core::ParseToolCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();
   const std::string input = absl::GetFlag(FLAGS_input), output = absl::GetFlag(FLAGS_output);
   if (input.empty() || output.empty()) return Fail("--input and --output are required (see --help)");

@@ -22,13 +22,12 @@
 #include <string>
 #include <vector>
 
-#include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "seedvr/config/model_config.h"
+#include "seedvr/core/cli.h"
 #include "seedvr/core/tensor_file.h"
 #include "seedvr/models/dit/dit_weights.h"
 #include "seedvr/models/dit/nadit.h"
@@ -183,7 +182,7 @@ int main(int argc, char** argv) {
       "grad_<param>) that are compared with the results. With --backward the gradients of\n"
       "sum(out * grad_seed) w.r.t. vid and the parameters named by grad_<param> entries (or all)\n"
       "are written too.");
-  absl::ParseCommandLine(argc, argv);
+  seedvr::core::ParseToolCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   auto status = seedvr::Run();
   if (!status.ok()) {

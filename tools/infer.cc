@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -106,7 +105,7 @@ int main(int argc, char** argv) {
       "restores videos with a one-step SeedVR2 generator.\n"
       "  infer --video_path FILE|DIR --output_dir DIR --checkpoint CKPT [--config CONFIG]\n"
       "  torchrun --nproc_per_node N infer ... [--sp_size N]");
-  absl::ParseCommandLine(argc, argv);
+  seedvr::core::ParseToolCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();
   const std::string in = absl::GetFlag(FLAGS_video_path), out_dir = absl::GetFlag(FLAGS_output_dir);
   if (in.empty() || out_dir.empty() || absl::GetFlag(FLAGS_checkpoint).empty()) {

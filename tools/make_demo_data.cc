@@ -12,11 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "seedvr/core/cli.h"
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "seedvr/core/cli.h"
 #include "seedvr/data/degradation.h"
 #include "seedvr/data/image_ops.h"
 #include "seedvr/data/synthetic.h"
@@ -45,7 +44,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "writes a small demo HQ video dataset.\n"
       "  make_demo_data --out DIR [--width W --height H --frames N --clips K --lq]");
-  absl::ParseCommandLine(argc, argv);
+  seedvr::core::ParseToolCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   std::string out = absl::GetFlag(FLAGS_out);
   // Under `bazel run`, relative paths are relative to where the user ran it.

@@ -11,7 +11,6 @@
 #include <string>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "seedvr/config/config.h"
 #include "seedvr/core/cli.h"
@@ -39,7 +38,7 @@ int main(int argc, char** argv) {
       "  --config CONFIG --out FILE --pos pos_emb.pt [--neg neg_emb.pt]   import the released embeddings\n"
       "  --config CONFIG --out FILE --embeddings FILE                       check and copy your own\n"
       "  --config CONFIG --out FILE                                         deterministic stand-ins (small configs)");
-  absl::ParseCommandLine(argc, argv);
+  seedvr::core::ParseToolCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();
   const std::string out = absl::GetFlag(FLAGS_out);
   if (absl::GetFlag(FLAGS_config).empty() || out.empty()) return Fail("--config and --out are required (see --help)");

@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -267,7 +266,7 @@ int main(int argc, char** argv) {
       "      `latent` (B,16,T',h,w), or (T',h,w,16) scaled with --dit_layout -> `decoded`.\n\n"
       "Memory, all exact: --memory_limit_gb picks full or sliced per call (--slicing forces);\n"
       "--conv_max_mem_gb / --norm_max_mem_gb bound each convolution's and GroupNorm's input.");
-  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<char*> args = seedvr::core::ParseToolCommandLine(argc, argv);
   seedvr::core::EnterUserWorkingDirectory();  // relative paths mean the user's folder
   if (args.size() != 2) {
     std::fprintf(stderr, "usage: vae run|encode|decode [flags]; see --help\n");

@@ -2,9 +2,16 @@
 
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <string>
+
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 
 namespace seedvr::core {
 namespace {
@@ -35,6 +42,27 @@ const char* tool_name = "seedvr";
 void ExitOnUncaughtException(const char* tool) {
   tool_name = tool;
   std::set_terminate(ReportAndExit);
+}
+
+std::vector<char*> ParseToolCommandLine(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--") == 0) break;
+    if (std::strcmp(argv[i], "--help") != 0 && std::strcmp(argv[i], "-help") != 0 && std::strcmp(argv[i], "-h") != 0) {
+      continue;
+    }
+    std::vector<const absl::CommandLineFlag*> own;
+    for (const auto& [name, flag] : absl::GetAllFlags()) {
+      if (absl::StartsWith(flag->Filename(), "tools/")) own.push_back(flag);
+    }
+    std::sort(own.begin(), own.end(), [](const auto* a, const auto* b) { return a->Name() < b->Name(); });
+    std::printf("%s\n\nFlags:\n", std::string(absl::ProgramUsageMessage()).c_str());
+    for (const absl::CommandLineFlag* flag : own) {
+      std::printf("  --%s (%s); default: %s\n", std::string(flag->Name()).c_str(), flag->Help().c_str(),
+                  flag->DefaultValue().c_str());
+    }
+    std::exit(0);
+  }
+  return absl::ParseCommandLine(argc, argv);
 }
 
 }  // namespace seedvr::core

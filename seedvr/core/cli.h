@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <vector>
 
 namespace seedvr::core {
 
@@ -21,5 +22,12 @@ inline void EnterUserWorkingDirectory() {
 // one line "TOOL: error: MESSAGE" on stderr and exit status 1, instead of an
 // abort with a core dump and a C++ backtrace.
 void ExitOnUncaughtException(const char* tool);
+
+// absl::ParseCommandLine for the tools with Abseil flags, except that --help
+// (or -h) prints the usage message and the flags the tool's own source
+// (tools/*.cc) defines on stdout and exits 0; Debian's Abseil 20220623 exits
+// 1 after its --help. --helpfull and the other usage flags stay Abseil's.
+// Returns the positional arguments, argv[0] first, as ParseCommandLine does.
+std::vector<char*> ParseToolCommandLine(int argc, char** argv);
 
 }  // namespace seedvr::core

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the built tools with tools/install.sh into a temporary prefix and
-# checks the `seedvr` command: its command list, a tool's --help, an unknown
+# checks the `seedvr` command: its command list, every tool's --help, an unknown
 # command, --version, and the installed tools running from a copy of the
 # prefix, far from Bazel's output tree, with a bare environment.
 #   install_test.sh TOOL...   (the //tools:binaries files)
@@ -29,6 +29,12 @@ done
 train_help="$("$seedvr" train --help)" || fail "seedvr train --help exits $?"
 grep -q -- "--config" <<<"$train_help" || fail "seedvr train --help does not mention --config"
 [ "$("$seedvr" help train)" = "$train_help" ] || fail "seedvr help train differs from seedvr train --help"
+# Every command's --help succeeds and lists its flags.
+for t in "${tools[@]}"; do
+  command="$(basename "$t" | tr _ -)"
+  out="$("$seedvr" "$command" --help)" || fail "seedvr $command --help exits $?"
+  grep -q -- "--[a-z]" <<<"$out" || fail "seedvr $command --help lists no flag: $out"
+done
 
 status=0
 err="$("$seedvr" nonsense 2>&1 >/dev/null)" || status=$?
