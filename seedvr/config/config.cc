@@ -236,11 +236,14 @@ std::vector<std::string> ValidateTrain(TrainConfig& c) {
     const int64_t side = std::min<int64_t>(crop.h, crop.w) / f;
     int64_t most = 0;
     while ((side >> (most + 1)) >= 2) ++most;
-    if (c.discriminator.num_layers > most) {
-      e.push_back(absl::StrCat("discriminator.num_layers: the patch discriminator halves the ",
-                               pixel ? "pixel" : "latent", " grid of data.crop_size [", crop.h, ", ", crop.w, "] (",
-                               crop.h / f, "x", crop.w / f,
-                               ") per layer, and below 2x2 its instance norms erase what it judges: expected at most ",
+    const std::string grid = absl::StrCat(pixel ? "pixel" : "latent", " grid of data.crop_size [", crop.h, ", ", crop.w,
+                                          "] (", crop.h / f, "x", crop.w / f, ")");
+    if (most == 0) {
+      e.push_back(absl::StrCat("data.crop_size: the patch discriminator needs a ", pixel ? "pixel" : "latent",
+                               " grid of at least 4x4 to halve once, got the ", grid));
+    } else if (c.discriminator.num_layers > most) {
+      e.push_back(absl::StrCat("discriminator.num_layers: the patch discriminator halves the ", grid,
+                               " per layer, and below 2x2 its instance norms erase what it judges: expected at most ",
                                most, ", got ", c.discriminator.num_layers));
     }
   }

@@ -136,6 +136,9 @@ TEST(Config, PatchDiscriminatorKeepsAtLeastATwoByTwoGrid) {
   EXPECT_TRUE(ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.num_layers=2"}).ok());
   ExpectError(ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.num_layers=3"}),
               {"discriminator.num_layers", "latent grid", "(8x16)", "at most 2, got 3"});
+  // 16-pixel crops are 2x2 latents: no layer count fits, and the error names the crop.
+  ExpectError(ParseTrainConfig("", {"data.crop_size=[16, 64]", "discriminator.num_layers=1"}),
+              {"data.crop_size", "at least 4x4", "(2x8)"});
   // Pixels are judged at the crop's own size; the video discriminator has no instance norms.
   EXPECT_TRUE(
       ParseTrainConfig("", {"data.crop_size=[64, 128]", "discriminator.num_layers=3", "discriminator.input=pixel"})
