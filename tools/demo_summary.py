@@ -4,7 +4,7 @@
   demo_summary.py APT_DIR L1_ONLY_DIR
 
 Prints the held-out evaluation at the end of the APT run (PSNR of the
-restoration, of the LQ input and of the VAE's round trip, in dB), the mean
+restoration, of the LQ input and of the VAE's round trips of HQ and LQ, in dB), the mean
 discriminator loss over the last fifth of the APT steps, and the
 high-frequency energy ratio (restored / HQ) of the APT run against the
 L1-only run of the same length, each beside what the demo aims at.
@@ -51,7 +51,8 @@ def main():
     print(f"  PSNR restored      {e['eval_restored_psnr']:6.2f} dB   "
           f"({gain:+.2f} dB over the LQ; aim +1.00: {mark(gain >= 1.0)})")
     print(f"  PSNR LQ            {e['eval_lq_psnr']:6.2f} dB")
-    print(f"  PSNR VAE round trip {e['eval_vae_psnr']:5.2f} dB   (the ceiling of any restoration in its latents)")
+    print(f"  PSNR VAE round trip {e['eval_vae_psnr']:5.2f} dB   (of HQ: the ceiling of any restoration in its latents)")
+    print(f"  PSNR LQ round trip {e['eval_lq_vae_psnr']:6.2f} dB   (what returning the LQ latent scores)")
     print(f"  PSNR L1-only run   {b['eval_restored_psnr']:6.2f} dB")
     print(f"discriminator: mean d_adv over the last fifth of steps {d_tail:.3f} "
           f"(chance 2 ln 2 = {2 * math.log(2):.3f}; aim 0.5-1.3: {mark(0.5 <= d_tail <= 1.3)})")

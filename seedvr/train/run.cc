@@ -90,14 +90,16 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     auto r = t.Evaluate(parts.eval_loader.get(), p.eval_clips);
     if (!r.ok()) return r.status();
     if (main) {
-      monitor.Print(absl::StrFormat(
-          "eval %s (step %d, %d held-out clips): PSNR restored %.2f dB, LQ %.2f dB, VAE round trip %.2f dB; "
-          "high-frequency energy / HQ: restored %.3f, LQ %.3f; latent L1 restored %.4f, LQ %.4f; %s",
-          when, t.step(), r->clips, r->restored_psnr, r->lq_psnr, r->vae_psnr, r->restored_hf_ratio, r->lq_hf_ratio,
-          r->restored_l1, r->lq_l1, r->samples_path));
+      monitor.Print(
+          absl::StrFormat("eval %s (step %d, %d held-out clips): PSNR restored %.2f dB, LQ %.2f dB, VAE round trip of "
+                          "HQ %.2f dB and of LQ %.2f dB; "
+                          "high-frequency energy / HQ: restored %.3f, LQ %.3f; latent L1 restored %.4f, LQ %.4f; %s",
+                          when, t.step(), r->clips, r->restored_psnr, r->lq_psnr, r->vae_psnr, r->lq_vae_psnr,
+                          r->restored_hf_ratio, r->lq_hf_ratio, r->restored_l1, r->lq_l1, r->samples_path));
       if (auto s = monitor.Record(t.step(), {{"eval_restored_psnr", r->restored_psnr},
                                              {"eval_lq_psnr", r->lq_psnr},
                                              {"eval_vae_psnr", r->vae_psnr},
+                                             {"eval_lq_vae_psnr", r->lq_vae_psnr},
                                              {"eval_restored_hf_ratio", r->restored_hf_ratio},
                                              {"eval_lq_hf_ratio", r->lq_hf_ratio},
                                              {"eval_restored_l1", r->restored_l1},

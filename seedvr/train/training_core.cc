@@ -371,11 +371,14 @@ absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data
     if (!restored_px.ok()) return restored_px.status();
     auto round_trip = vae_.Decode(*hq_lat);
     if (!round_trip.ok()) return round_trip.status();
+    auto lq_round_trip = vae_.Decode(*lq_lat);
+    if (!lq_round_trip.ok()) return lq_round_trip.status();
     r.restored_l1 += (restored - *hq_lat).abs().mean().item<double>();
     r.lq_l1 += (*lq_lat - *hq_lat).abs().mean().item<double>();
     r.restored_psnr += ClipPsnr(*restored_px, hq);
     r.lq_psnr += ClipPsnr(lq, hq);
     r.vae_psnr += ClipPsnr(*round_trip, hq);
+    r.lq_vae_psnr += ClipPsnr(*lq_round_trip, hq);
     hf_restored += ClipHighFrequencyEnergy(*restored_px);
     hf_lq += ClipHighFrequencyEnergy(lq);
     hf_hq += ClipHighFrequencyEnergy(hq);
@@ -391,7 +394,7 @@ absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data
   if (!status.ok()) return status;
   if (r.clips > 0) {
     const auto n = static_cast<double>(r.clips);
-    for (double* v : {&r.restored_l1, &r.lq_l1, &r.restored_psnr, &r.lq_psnr, &r.vae_psnr}) *v /= n;
+    for (double* v : {&r.restored_l1, &r.lq_l1, &r.restored_psnr, &r.lq_psnr, &r.vae_psnr, &r.lq_vae_psnr}) *v /= n;
     r.restored_hf_ratio = hf_restored / hf_hq;
     r.lq_hf_ratio = hf_lq / hf_hq;
     r.samples_path = absl::StrCat(params_.save_dir, "/samples_", step_, ".png");

@@ -64,8 +64,9 @@ struct LatentBatch {
 // The held-out evaluation, means over its clips. In latents: L1 distances
 // of the EMA generator's restorations and of the LQ inputs to the HQ
 // latents. In pixels (eval_metrics.h): the PSNR to the HQ clip of the
-// decoded restoration, of the LQ clip, and of the VAE's own round trip of
-// the HQ clip (the ceiling any restoration in its latent space has); and
+// decoded restoration, of the LQ clip, of the VAE's own round trip of the
+// HQ clip (the ceiling any restoration in its latent space has) and of the
+// LQ clip (what a generator that returns its LQ latent scores); and
 // the high-frequency energy of the restorations and of the LQ clips over
 // that of the HQ clips.
 struct EvalResult {
@@ -74,6 +75,7 @@ struct EvalResult {
   double restored_psnr = 0;
   double lq_psnr = 0;
   double vae_psnr = 0;
+  double lq_vae_psnr = 0;
   double restored_hf_ratio = 0;
   double lq_hf_ratio = 0;
   int64_t clips = 0;

@@ -129,7 +129,8 @@ TEST_F(TrainerTest, L1OnlyStepsLeaveTheDiscriminatorOutAndEvaluationsLeaveSample
     EXPECT_EQ(line.find("d_adv"), std::string::npos) << line;
     if (line.find("eval_restored_psnr") != std::string::npos) {
       ++evals;
-      for (const char* key : {"eval_lq_psnr", "eval_vae_psnr", "eval_restored_hf_ratio", "eval_lq_hf_ratio"}) {
+      for (const char* key :
+           {"eval_lq_psnr", "eval_vae_psnr", "eval_lq_vae_psnr", "eval_restored_hf_ratio", "eval_lq_hf_ratio"}) {
         EXPECT_NE(line.find(key), std::string::npos) << line;
       }
     }
