@@ -33,6 +33,8 @@ TEST(Config, ShippedConfigsLoad) {
   ASSERT_TRUE(demo.ok()) << demo.status();
   EXPECT_EQ(demo->vae_training.steps, 600);
   EXPECT_EQ(demo->data.degradation.scale, 8);
+  EXPECT_EQ(demo->loss.lambda_l1, 0.1);  // the published loss weights
+  EXPECT_EQ(demo->loss.lambda_fm, 0.1);
   auto c7 = LoadTrainConfig("configs/train_7b.yaml");
   ASSERT_TRUE(c7.ok()) << c7.status();
   EXPECT_EQ(c7->model.code_path, "dit");
