@@ -15,8 +15,8 @@
 #   6. restore  a held-out video degraded as training degrades, restored by
 #               infer with the APT run's EMA weights
 # Outputs: outputs/demo/{warmup,apt,l1_only}/ (checkpoints, train_log.jsonl,
-# loss_curves.html/.png, samples_<step>.png: LQ | restored | HQ) and
-# outputs/demo/restored/.
+# loss_curves.html/.png, samples_<step>.png: LQ | restored | VAE round trip
+# | HQ) and outputs/demo/restored/.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -58,5 +58,5 @@ mkdir -p "$out/heldout_lq"
 echo
 echo "demo: $((SECONDS - start)) s after the build"
 python3 tools/demo_summary.py "$out/apt" "$out/l1_only"
-echo "pictures: $out/apt/loss_curves.png, $out/apt/samples_*.png (LQ | restored | HQ);"
+echo "pictures: $out/apt/loss_curves.png, $out/apt/samples_*.png (LQ | restored | VAE round trip | HQ);"
 echo "restored held-out video: $out/restored/bikes_end.mp4 (its LQ input: $out/heldout_lq/bikes_end.mp4)"

@@ -45,11 +45,11 @@ absl::Status WriteSampleSheet(const std::string& path, const std::vector<SampleR
   const int64_t k = std::max<int64_t>(1, (kMinHeight + h - 1) / h);
   const int64_t th = h * k, tw = w * k;
   const int64_t rows_n = static_cast<int64_t>(rows.size());
-  at::Tensor sheet = at::full({rows_n * th + (rows_n + 1) * kGap, 3 * tw + 4 * kGap, 3}, 255, at::kByte);
+  at::Tensor sheet = at::full({rows_n * th + (rows_n + 1) * kGap, 4 * tw + 5 * kGap, 3}, 255, at::kByte);
   for (int64_t r = 0; r < rows_n; ++r) {
     const SampleRow& row = rows[r];
-    const at::Tensor* tiles[] = {&row.lq, &row.restored, &row.hq};
-    for (int64_t c = 0; c < 3; ++c) {
+    const at::Tensor* tiles[] = {&row.lq, &row.restored, &row.round_trip, &row.hq};
+    for (int64_t c = 0; c < 4; ++c) {
       const int64_t y = kGap + r * (th + kGap), x = kGap + c * (tw + kGap);
       sheet.slice(0, y, y + th).slice(1, x, x + tw).copy_(TileBytes(*tiles[c], k));
     }

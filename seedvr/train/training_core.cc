@@ -384,7 +384,8 @@ absl::StatusOr<EvalResult> TrainingCore::Evaluate(const RestoreFn& restore, data
     hf_hq += ClipHighFrequencyEnergy(hq);
     if (static_cast<int64_t>(rows.size()) < kSampleRows) {
       const int64_t t = hq.size(2) / 2;
-      rows.push_back({lq[0].select(1, t), restored_px->select(2, t)[0], hq[0].select(1, t)});
+      rows.push_back(
+          {lq[0].select(1, t), restored_px->select(2, t)[0], round_trip->select(2, t)[0], hq[0].select(1, t)});
     }
     ++r.clips;
     return absl::OkStatus();

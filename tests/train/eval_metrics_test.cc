@@ -37,29 +37,32 @@ TEST(EvalMetrics, HighFrequencyEnergyIsTheLaplaciansMeanSquare) {
   EXPECT_NEAR(ClipHighFrequencyEnergy(clip[0]), 1020.0 * 1020.0, 1e-6);  // [3, T, H, W] too
 }
 
-TEST(EvalMetrics, SampleSheetIsLqRestoredHqPerRowOnWhite) {
+TEST(EvalMetrics, SampleSheetIsLqRestoredRoundTripHqPerRowOnWhite) {
   const std::string dir = testing::TempDir() + "/sheet";
   std::filesystem::create_directories(dir);
   auto tile = [](int level) { return at::full({3, 16, 24}, level / 127.5 - 1.0); };
   const std::string path = dir + "/samples_7.png";
-  ASSERT_TRUE(WriteSampleSheet(path, {{tile(10), tile(20), tile(30)}, {tile(40), tile(50), tile(60)}}).ok());
+  ASSERT_TRUE(
+      WriteSampleSheet(path, {{tile(10), tile(20), tile(25), tile(30)}, {tile(40), tile(50), tile(55), tile(60)}})
+          .ok());
   auto sheet = data::ReadClip(path, 0, 1);
   ASSERT_TRUE(sheet.ok()) << sheet.status();
   // Tiles 16 high are enlarged 12x to 192; 4-pixel gaps around and between.
-  EXPECT_EQ(sheet->w, 3 * 24 * 12 + 4 * 4);
+  EXPECT_EQ(sheet->w, 4 * 24 * 12 + 5 * 4);
   EXPECT_EQ(sheet->h, 2 * 192 + 3 * 4);
   auto at_px = [&](int x, int y) { return sheet->frame(0)[(static_cast<size_t>(y) * sheet->w + x) * 3]; };
   EXPECT_EQ(at_px(1, 1), 255);                        // the gap
   EXPECT_EQ(at_px(4 + 10, 4 + 10), 10);               // row 1: LQ
   EXPECT_EQ(at_px(4 + 288 + 4 + 10, 4 + 10), 20);     // restored
-  EXPECT_EQ(at_px(4 + 2 * 292 + 10, 4 + 191), 30);    // HQ, its last row
+  EXPECT_EQ(at_px(4 + 2 * 292 + 10, 4 + 10), 25);     // VAE round trip
+  EXPECT_EQ(at_px(4 + 3 * 292 + 10, 4 + 191), 30);    // HQ, its last row
   EXPECT_EQ(at_px(4 + 292 + 10, 4 + 192 + 4 + 5), 50);  // row 2: restored
   // Nothing but the sheet is left in the folder.
   int files = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++files;
   EXPECT_EQ(files, 1);
   // An unwritable place is an error naming the file.
-  const absl::Status bad = WriteSampleSheet(dir + "/no/such/dir/samples_1.png", {{tile(1), tile(2), tile(3)}});
+  const absl::Status bad = WriteSampleSheet(dir + "/no/such/dir/samples_1.png", {{tile(1), tile(2), tile(3), tile(4)}});
   EXPECT_FALSE(bad.ok());
   EXPECT_NE(bad.message().find("samples_1.png"), std::string::npos) << bad;
 }
