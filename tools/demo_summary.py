@@ -4,8 +4,8 @@
   demo_summary.py APT_DIR L1_ONLY_DIR
 
 Prints the held-out evaluation at the end of the APT run (PSNR of the
-restoration, of the LQ input and of the VAE's round trips of HQ and LQ, in dB), the mean
-discriminator loss over the last fifth of the APT steps, and the
+restoration, of the LQ input and of the VAE's round trips of HQ and LQ, in
+dB), the mean discriminator loss over the last fifth of the APT steps, and the
 high-frequency energy ratio (restored / HQ) of the APT run against the
 L1-only run of the same length, each beside what the demo aims at.
 """

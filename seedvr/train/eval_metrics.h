@@ -27,17 +27,17 @@ double ClipPsnr(const at::Tensor& a, const at::Tensor& b);
 double ClipHighFrequencyEnergy(const at::Tensor& video);
 
 // One row of the sample sheet: the same frame of a held-out clip as the
-// model got it, as restored, and the truth; each [3, H, W] in [-1, 1].
+// model got it, as restored, as the VAE round-trips the truth (the best a
+// restoration in its latents can look), and the truth; each [3, H, W] in
+// [-1, 1].
 struct SampleRow {
-  at::Tensor lq, restored, round_trip, hq;  // round_trip: the VAE's of the HQ
+  at::Tensor lq, restored, round_trip, hq;
 };
 
-// Writes `rows` as a PNG, LQ | restored | VAE round trip of the HQ | HQ
-// left to right (the round trip is the best a restoration in the VAE's
-// latents can look), one row per
-// clip, tiles enlarged by a whole factor (nearest neighbour, so pixels
-// stay as they are) to at least 192 pixels high, on white with 4-pixel
-// gaps. Atomic: written under a temporary name in the same folder, then
+// Writes `rows` as a PNG, LQ | restored | VAE round trip | HQ left to
+// right, one row per clip, tiles enlarged by a whole factor (nearest
+// neighbour, so pixels stay as they are) to at least 192 pixels high, on
+// white with 4-pixel gaps. Atomic: written under a temporary name in the same folder, then
 // renamed. Errors name `path`.
 absl::Status WriteSampleSheet(const std::string& path, const std::vector<SampleRow>& rows);
 

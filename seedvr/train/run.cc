@@ -91,8 +91,8 @@ absl::Status RunTrainingLoop(TrainerInterface& t, const TrainerParams& p, Traini
     if (!r.ok()) return r.status();
     if (main) {
       monitor.Print(
-          absl::StrFormat("eval %s (step %d, %d held-out clips): PSNR restored %.2f dB, LQ %.2f dB, VAE round trip of "
-                          "HQ %.2f dB and of LQ %.2f dB; "
+          absl::StrFormat("eval %s (step %d, %d held-out clips): PSNR restored %.2f dB, LQ %.2f dB, "
+                          "VAE round trip of HQ %.2f dB and of LQ %.2f dB; "
                           "high-frequency energy / HQ: restored %.3f, LQ %.3f; latent L1 restored %.4f, LQ %.4f; %s",
                           when, t.step(), r->clips, r->restored_psnr, r->lq_psnr, r->vae_psnr, r->lq_vae_psnr,
                           r->restored_hf_ratio, r->lq_hf_ratio, r->restored_l1, r->lq_l1, r->samples_path));
