@@ -18,15 +18,33 @@ def read_log(run_dir):
     path = f"{run_dir}/train_log.jsonl"
     try:
         with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            lines = f.readlines()
     except OSError as e:
         sys.exit(f"demo_summary: cannot read {path}: {e.strerror}")
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            sys.exit(f"demo_summary: {path}:{number}: not a JSON record ({e.msg})")
+    return records
+
+
+# What the summary reads from the last evaluation of each run.
+EVAL_KEYS = ("eval_restored_psnr", "eval_lq_psnr", "eval_vae_psnr", "eval_lq_vae_psnr",
+             "eval_restored_hf_ratio", "eval_lq_hf_ratio")
 
 
 def final_eval(lines, path):
     evals = [l for l in lines if "eval_restored_psnr" in l]
     if not evals:
         sys.exit(f"demo_summary: {path}/train_log.jsonl holds no evaluation")
+    missing = [k for k in EVAL_KEYS if k not in evals[-1]]
+    if missing:
+        sys.exit(f"demo_summary: {path}/train_log.jsonl: the last evaluation (step {evals[-1].get('step')}) "
+                 f"lacks {', '.join(missing)}; was it written by an older train?")
     return evals[-1]
 
 

