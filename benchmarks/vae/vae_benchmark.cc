@@ -1,8 +1,10 @@
 // Microbenchmarks of the SeedVR causal video VAE on the CPU: encode and
 // decode at a small width ([8, 16, 32, 32], the demo's) and at the full
-// SeedVR widths ([128, 256, 512, 512]), each with the convolutions on oneDNN
-// (the model's default) and on LibTorch's own choice of kernel
-// (vae::SetConvKernel), so one run gives the before/after ratios. Built with
+// SeedVR widths ([128, 256, 512, 512]), each with the model's default
+// kernels (Winograd F(2x2, 3x3) for the 3x3 convolutions of 128 channels or
+// more, oneDNN for the rest), with oneDNN alone and with LibTorch's own
+// choice of kernel (vae::SetConvKernel), so one run gives the before/after
+// ratios. Built with
 // the binaries' malloc, TCMalloc (tools/build/defs.bzl); glibc's, for its
 // page faults: add --custom_malloc=@bazel_tools//tools/cpp:malloc.
 //
@@ -10,11 +12,14 @@
 // (latents 5 x 16 x 16 and 2 x 16 x 16); fp32, batch 1, no slicing, random
 // weights (speed does not depend on their values), one untimed warm-up
 // call per case. Counters per iteration:
-//   conv_gflops   the convolutions' FLOPs / time
+//   conv_gflops   the convolutions' FLOPs / time, counting a direct
+//                 convolution's FLOPs also where Winograd computes it with
+//                 fewer
 //   gemm_gflops   the fp32 GEMM rate measured in the same run
 //                 (benchmarks/common/gemm_rate.h)
 //   gemm_frac     conv_gflops / gemm_gflops (oneDNN's direct convolutions
-//                 can pass 1 where they beat the BLAS's SGEMM)
+//                 can pass 1 where they beat the BLAS's SGEMM, Winograd
+//                 further)
 //   page_faults   minor page faults (getrusage), i.e. fresh memory the
 //                 kernel had to clear and map
 //
@@ -60,13 +65,15 @@ struct Setup {
   }
 };
 
-// range(0): 0 = small width, 1 = full width. range(1): 0 = LibTorch's kernel
-// choice, 1 = oneDNN.
+// range(0): 0 = small width, 1 = full width. range(1): the ConvKernel,
+// 0 = kAuto (the model's default: Winograd at 128 channels or more),
+// 2 = oneDNN, 3 = LibTorch's choice.
 template <bool kEncode>
 void BM_VAE(benchmark::State& state) {
   const double rate = benchmarks::GemmRate();
   Setup s(state.range(0));
-  SetConvKernel(state.range(1) ? ConvKernel::kOneDnn : ConvKernel::kLibTorchDefault);
+  const auto kernel = static_cast<ConvKernel>(state.range(1));
+  SetConvKernel(kernel);
   VAERunOptions o;
   o.slicing = VAERunOptions::Switch::kOff;
   at::NoGradGuard no_grad;
@@ -93,18 +100,20 @@ void BM_VAE(benchmark::State& state) {
     flops += Conv3dFlops() - f0;
     faults += MinorFaults() - p0;
   }
-  SetConvKernel(ConvKernel::kOneDnn);
+  SetConvKernel(ConvKernel::kAuto);
   const auto n = static_cast<double>(state.iterations());
   state.counters["conv_gflops"] = flops / seconds / 1e9;
   state.counters["gemm_gflops"] = rate / 1e9;
   state.counters["gemm_frac"] = flops / seconds / rate;
   state.counters["page_faults"] = faults / n;
   state.SetLabel(std::string(state.range(0) ? "full width 5x128x128" : "small width 17x128x128") +
-                 (state.range(1) ? ", oneDNN" : ", LibTorch default"));
+                 (kernel == ConvKernel::kAuto     ? ", Winograd where it pays"
+                  : kernel == ConvKernel::kOneDnn ? ", oneDNN"
+                                                  : ", LibTorch default"));
 }
 
 void Cases(benchmark::internal::Benchmark* b) {
-  b->ArgsProduct({{0, 1}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
+  b->ArgsProduct({{0, 1}, {0, 2, 3}})->Unit(benchmark::kMillisecond)->UseRealTime();
 }
 BENCHMARK(BM_VAE<true>)->Name("BM_Encode")->Apply(Cases);
 BENCHMARK(BM_VAE<false>)->Name("BM_Decode")->Apply(Cases);

@@ -12,7 +12,7 @@
 namespace seedvr::vae {
 
 namespace {
-std::atomic<ConvKernel> conv_kernel{ConvKernel::kOneDnn};
+std::atomic<ConvKernel> conv_kernel{ConvKernel::kAuto};
 std::atomic<int64_t> conv_flops{0};
 }  // namespace
 
@@ -21,11 +21,15 @@ ConvKernel GetConvKernel() { return conv_kernel.load(); }
 int64_t Conv3dFlops() { return conv_flops.load(); }
 
 at::Tensor Conv3d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, std::array<int64_t, 3> stride,
-                  std::array<int64_t, 2> padding) {
+                  std::array<int64_t, 2> padding, WinogradWeightCache* winograd) {
   const std::array<int64_t, 3> pad{0, padding[0], padding[1]};
   at::Tensor y;
-  if (GetConvKernel() == ConvKernel::kOneDnn && at::hasMKLDNN() && x.device().is_cpu() &&
-      x.scalar_type() == at::kFloat) {
+  const ConvKernel kernel = GetConvKernel();
+  const bool use_winograd = kernel == ConvKernel::kWinograd || (kernel == ConvKernel::kAuto && WinogradPays(weight));
+  if (use_winograd && WinogradApplies(x, weight, stride, padding)) {
+    y = WinogradConv3d(x, winograd ? winograd->Get(weight) : WinogradWeight(weight), bias, padding);
+  } else if (kernel != ConvKernel::kLibTorchDefault && at::hasMKLDNN() && x.device().is_cpu() &&
+             x.scalar_type() == at::kFloat) {
     y = at::mkldnn_convolution(x, weight, bias, pad, stride, /*dilation=*/{1, 1, 1}, /*groups=*/1);
   } else {
     y = at::conv3d(x, weight, bias, stride, pad);
@@ -103,8 +107,9 @@ at::Tensor CausalConv3dImpl::Convolve(const at::Tensor& head, const at::Tensor& 
   const auto& p = opt_.padding;
   const std::array<int64_t, 3> stride = opt_.stride_;
   auto padded_conv = [&](const at::Tensor& in, std::array<int64_t, 4> pad) {
-    if (pad[0] == pad[1] && pad[2] == pad[3]) return Conv3d(in, weight_, bias_, stride, {pad[0], pad[2]});
-    return Conv3d(at::constant_pad_nd(in, {pad[2], pad[3], pad[0], pad[1]}, 0), weight_, bias_, stride, {0, 0});
+    if (pad[0] == pad[1] && pad[2] == pad[3]) return Conv3d(in, weight_, bias_, stride, {pad[0], pad[2]}, &winograd_);
+    return Conv3d(at::constant_pad_nd(in, {pad[2], pad[3], pad[0], pad[1]}, 0), weight_, bias_, stride, {0, 0},
+                  &winograd_);
   };
   auto with_head = [&](const at::Tensor& h, const at::Tensor& v) { return h.defined() ? at::cat({h, v}, 2) : v; };
   if (tiles[0] * tiles[1] == 1) return padded_conv(with_head(head, x), p);

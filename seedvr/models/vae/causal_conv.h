@@ -22,13 +22,18 @@
 // autograd off (Encode/Decode): under autograd each part would keep its own
 // input for backward.
 //
-// Kernels: on the CPU every fp32 convolution runs on oneDNN. LibTorch's own
-// choice (aten/src/ATen/native/Convolution.cpp, use_mkldnn) takes oneDNN at
-// batch 1 only above batch·channels·frames·height = 20480 and otherwise its
-// im2col path (slow_conv3d, Unfold3d), several times slower at the VAE's
-// shapes. SetConvKernel(kLibTorchDefault) restores LibTorch's choice so the
-// benchmarks can compare both in one run; results agree up to fp32 rounding.
-// GPUs and other dtypes always take LibTorch's choice (cuDNN on CUDA).
+// Kernels: on the CPU every fp32 3x3 convolution of 128 channels or more
+// with stride 1 runs as a Winograd F(2x2, 3x3) convolution when autograd
+// does not need it (winograd.h; 1.2-1.6x faster than oneDNN at those widths,
+// the same result up to fp32 rounding), and every other fp32 convolution on
+// oneDNN. LibTorch's own choice (aten/src/ATen/native/Convolution.cpp,
+// use_mkldnn) takes oneDNN at batch 1 only above
+// batch·channels·frames·height = 20480 and otherwise its im2col path
+// (slow_conv3d, Unfold3d), several times slower at the VAE's shapes.
+// SetConvKernel restores LibTorch's choice, or oneDNN alone, so the
+// benchmarks can compare them in one run; results agree up to fp32
+// rounding. GPUs and other dtypes always take LibTorch's choice (cuDNN on
+// CUDA).
 //
 // Parameter names are those of the official checkpoint: `weight`, `bias`.
 #pragma once
@@ -39,6 +44,8 @@
 
 #include <array>
 #include <cstdint>
+
+#include "seedvr/models/vae/winograd.h"
 
 namespace seedvr::vae {
 
@@ -52,8 +59,11 @@ class CausalStreaming {
   virtual void SetStreaming(bool enabled) = 0;
 };
 
-enum class ConvKernel { kOneDnn, kLibTorchDefault };
-// Process-wide; kOneDnn unless set. Thread-safe.
+// kAuto: Winograd (winograd.h) where it applies and pays, else oneDNN.
+// kWinograd: Winograd wherever it applies, else oneDNN. kOneDnn: oneDNN only.
+// kLibTorchDefault: LibTorch's own choice.
+enum class ConvKernel { kAuto, kWinograd, kOneDnn, kLibTorchDefault };
+// Process-wide; kAuto unless set. Thread-safe.
 void SetConvKernel(ConvKernel kernel);
 ConvKernel GetConvKernel();
 
@@ -64,8 +74,9 @@ int64_t Conv3dFlops();
 
 // x (B, C, T, H, W) convolved with weight (O, C, kt, kh, kw): at::conv3d
 // with zero padding (0, pad_h, pad_w), on the kernel GetConvKernel() selects.
+// `winograd` keeps the weight's Winograd transform between calls.
 at::Tensor Conv3d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, std::array<int64_t, 3> stride,
-                  std::array<int64_t, 2> padding);
+                  std::array<int64_t, 2> padding, WinogradWeightCache* winograd = nullptr);
 
 struct CausalConv3dOptions {
   // "Same" spatial padding by default, as the official layers use.
@@ -109,6 +120,7 @@ class CausalConv3dImpl : public torch::nn::Module, public CausalStreaming {
   at::Tensor memory_;
   int64_t max_input_bytes_ = 0;
   std::array<int64_t, 2> last_tiles_{1, 1};
+  mutable WinogradWeightCache winograd_;
 };
 TORCH_MODULE(CausalConv3d);
 

@@ -5,7 +5,8 @@
 // largest stage (channels x frames x pixels x a constant number of live
 // copies: input kept for the residual, normalized, padded, conv output); the
 // constant was calibrated against the peak resident memory the benchmark
-// measures (benchmarks/vae). It bounds activations only; weights come on top.
+// measures (benchmarks/vae). It bounds activations only; weights come on top,
+// and on the CPU their Winograd transforms and its scratch (winograd.h).
 //
 // The plan picks the full sequence when it fits, else causal temporal
 // slicing (exact: equal up to float rounding). Within either, convolutions

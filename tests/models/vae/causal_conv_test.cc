@@ -18,7 +18,7 @@ double MaxDiff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().
 
 struct KernelScope {
   explicit KernelScope(ConvKernel k) { SetConvKernel(k); }
-  ~KernelScope() { SetConvKernel(ConvKernel::kOneDnn); }
+  ~KernelScope() { SetConvKernel(ConvKernel::kAuto); }
 };
 
 TEST(CausalConv3d, OneDnnEqualsLibTorchKernelWithGradients) {

@@ -1,5 +1,6 @@
 // Parity of the C++ VAE with the official code on the `vae_a` fixture
-// (fp32, full sequence and causally sliced, .pth and .safetensors weights),
+// (fp32, full sequence and causally sliced, .pth and .safetensors weights,
+// and with every 3x3 convolution as a Winograd F(2x2, 3x3) convolution),
 // plus the error paths users hit first: strict loading, the frame rule, and
 // single images.
 #include <ATen/ATen.h>
@@ -11,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "seedvr/config/model_config.h"
 #include "seedvr/core/tensor_file.h"
+#include "seedvr/models/vae/causal_conv.h"
 #include "seedvr/models/vae/vae_model.h"
 #include "seedvr/models/vae/vae_weights.h"
 #include "seedvr/testing/fixtures.h"
@@ -40,12 +42,21 @@ double MaxDiff(const at::Tensor& a, const at::Tensor& b) {
   return (a.to(at::kFloat) - b.to(at::kFloat)).abs().max().item<double>();
 }
 
-class VaeFixtureTest : public ::testing::TestWithParam<std::string> {};
+struct FixtureCase {
+  std::string weights;  // file under vae_a/
+  ConvKernel kernel;
+};
+
+class VaeFixtureTest : public ::testing::TestWithParam<FixtureCase> {
+ protected:
+  void SetUp() override { SetConvKernel(GetParam().kernel); }
+  void TearDown() override { SetConvKernel(ConvKernel::kAuto); }
+};
 
 TEST_P(VaeFixtureTest, MatchesOfficialFullAndSliced) {
   at::manual_seed(0);
   VideoVAE vae(FixtureConfig());
-  ASSERT_TRUE(LoadVAEWeights(*vae, testing::FixturePath("vae_a/" + GetParam())).ok());
+  ASSERT_TRUE(LoadVAEWeights(*vae, testing::FixturePath("vae_a/" + GetParam().weights)).ok());
   auto io = ReadIO();
 
   VAERunOptions full;
@@ -92,8 +103,16 @@ TEST_P(VaeFixtureTest, MatchesOfficialFullAndSliced) {
   EXPECT_LE(MaxDiff(*dec_t, io["decoded_sliced"]), 1e-4);
 }
 
-INSTANTIATE_TEST_SUITE_P(BothFormats, VaeFixtureTest,
-                         ::testing::Values("weights.pth", "weights.safetensors"));
+// Both checkpoint formats with the default kernels (the fixture's 4-16
+// channels stay on oneDNN), and every 3x3 convolution on Winograd.
+INSTANTIATE_TEST_SUITE_P(Formats, VaeFixtureTest,
+                         ::testing::Values(FixtureCase{"weights.pth", ConvKernel::kAuto},
+                                           FixtureCase{"weights.safetensors", ConvKernel::kAuto},
+                                           FixtureCase{"weights.safetensors", ConvKernel::kWinograd}),
+                         [](const ::testing::TestParamInfo<FixtureCase>& info) {
+                           const std::string format = info.param.weights.substr(info.param.weights.find('.') + 1);
+                           return format + (info.param.kernel == ConvKernel::kWinograd ? "_winograd" : "");
+                         });
 
 TEST(VaeWeights, StrictLoadingNamesMissingUnexpectedAndShapes) {
   VideoVAE vae(FixtureConfig());
