@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 namespace seedvr::vae {
 
@@ -20,19 +21,27 @@ void SetConvKernel(ConvKernel kernel) { conv_kernel.store(kernel); }
 ConvKernel GetConvKernel() { return conv_kernel.load(); }
 int64_t Conv3dFlops() { return conv_flops.load(); }
 
-at::Tensor Conv3d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, std::array<int64_t, 3> stride,
-                  std::array<int64_t, 2> padding, WinogradWeightCache* winograd) {
-  const std::array<int64_t, 3> pad{0, padding[0], padding[1]};
+at::Tensor Conv3d(const at::Tensor& head, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                  std::array<int64_t, 3> stride, std::array<int64_t, 4> padding, WinogradWeightCache* winograd) {
   at::Tensor y;
   const ConvKernel kernel = GetConvKernel();
   const bool use_winograd = kernel == ConvKernel::kWinograd || (kernel == ConvKernel::kAuto && WinogradPays(weight));
-  if (use_winograd && WinogradApplies(x, weight, stride, padding)) {
-    y = WinogradConv3d(x, winograd ? winograd->Get(weight) : WinogradWeight(weight), bias, padding);
-  } else if (kernel != ConvKernel::kLibTorchDefault && at::hasMKLDNN() && x.device().is_cpu() &&
-             x.scalar_type() == at::kFloat) {
-    y = at::mkldnn_convolution(x, weight, bias, pad, stride, /*dilation=*/{1, 1, 1}, /*groups=*/1);
+  const std::vector<at::Tensor> parts = head.defined() ? std::vector<at::Tensor>{head, x} : std::vector<at::Tensor>{x};
+  if (use_winograd && WinogradApplies(parts, weight, stride, padding)) {
+    y = WinogradConv3d(parts, winograd ? winograd->Get(weight) : WinogradWeight(weight), bias, padding);
   } else {
-    y = at::conv3d(x, weight, bias, stride, pad);
+    at::Tensor in = head.defined() ? at::cat({head, x}, 2) : x;
+    std::array<int64_t, 3> pad{0, padding[0], padding[2]};
+    if (padding[0] != padding[1] || padding[2] != padding[3]) {
+      in = at::constant_pad_nd(in, {padding[2], padding[3], padding[0], padding[1]}, 0);
+      pad = {0, 0, 0};
+    }
+    if (kernel != ConvKernel::kLibTorchDefault && at::hasMKLDNN() && in.device().is_cpu() &&
+        in.scalar_type() == at::kFloat) {
+      y = at::mkldnn_convolution(in, weight, bias, pad, stride, /*dilation=*/{1, 1, 1}, /*groups=*/1);
+    } else {
+      y = at::conv3d(in, weight, bias, stride, pad);
+    }
   }
   conv_flops.fetch_add(2 * y.numel() * (weight.numel() / weight.size(0)), std::memory_order_relaxed);
   return y;
@@ -106,13 +115,7 @@ at::Tensor CausalConv3dImpl::forward(const at::Tensor& x) {
 at::Tensor CausalConv3dImpl::Convolve(const at::Tensor& head, const at::Tensor& x, std::array<int64_t, 2> tiles) const {
   const auto& p = opt_.padding;
   const std::array<int64_t, 3> stride = opt_.stride_;
-  auto padded_conv = [&](const at::Tensor& in, std::array<int64_t, 4> pad) {
-    if (pad[0] == pad[1] && pad[2] == pad[3]) return Conv3d(in, weight_, bias_, stride, {pad[0], pad[2]}, &winograd_);
-    return Conv3d(at::constant_pad_nd(in, {pad[2], pad[3], pad[0], pad[1]}, 0), weight_, bias_, stride, {0, 0},
-                  &winograd_);
-  };
-  auto with_head = [&](const at::Tensor& h, const at::Tensor& v) { return h.defined() ? at::cat({h, v}, 2) : v; };
-  if (tiles[0] * tiles[1] == 1) return padded_conv(with_head(head, x), p);
+  if (tiles[0] * tiles[1] == 1) return Conv3d(head, x, weight_, bias_, stride, p, &winograd_);
 
   const auto& k = opt_.kernel;
   const int64_t h = x.size(3), w = x.size(4);
@@ -138,8 +141,8 @@ at::Tensor CausalConv3dImpl::Convolve(const at::Tensor& head, const at::Tensor& 
       auto crop = [&](const at::Tensor& t) {
         return t.defined() ? t.narrow(3, r.in_begin, r.in_len).narrow(4, c.in_begin, c.in_len) : t;
       };
-      at::Tensor y =
-          padded_conv(with_head(crop(head), crop(x)), {r.pad_before, r.pad_after, c.pad_before, c.pad_after});
+      at::Tensor y = Conv3d(crop(head), crop(x), weight_, bias_, stride,
+                            {r.pad_before, r.pad_after, c.pad_before, c.pad_after}, &winograd_);
       out.narrow(3, r.out_begin, r.out_len).narrow(4, c.out_begin, c.out_len).copy_(y);
     }
   }

@@ -72,11 +72,15 @@ ConvKernel GetConvKernel();
 // the machine's GEMM rate reached. Thread-safe.
 int64_t Conv3dFlops();
 
-// x (B, C, T, H, W) convolved with weight (O, C, kt, kh, kw): at::conv3d
-// with zero padding (0, pad_h, pad_w), on the kernel GetConvKernel() selects.
-// `winograd` keeps the weight's Winograd transform between calls.
-at::Tensor Conv3d(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, std::array<int64_t, 3> stride,
-                  std::array<int64_t, 2> padding, WinogradWeightCache* winograd = nullptr);
+// x (B, C, T, H, W), preceded in time by `head` (B, C, T', H, W) if
+// defined, convolved with weight (O, C, kt, kh, kw): at::conv3d of the
+// joined frames zero-padded by `padding` (top, bottom, left, right), on the
+// kernel GetConvKernel() selects. Winograd reads head and x in place;
+// the other kernels join and pad them in a copy first. `winograd` keeps the
+// weight's Winograd transform between calls.
+at::Tensor Conv3d(const at::Tensor& head, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                  std::array<int64_t, 3> stride, std::array<int64_t, 4> padding,
+                  WinogradWeightCache* winograd = nullptr);
 
 struct CausalConv3dOptions {
   // "Same" spatial padding by default, as the official layers use.

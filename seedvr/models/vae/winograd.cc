@@ -24,12 +24,14 @@ constexpr int64_t kMinChannels = 128;
 #define SEEDVR_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 // Input transform B^T d B of the tiles in rows [ty0, ty1) of one (channel,
-// frame) plane (h x w, zero-padded by ph, pw). Tile (ty, tx) reads padded
+// frame) plane (h x w, rows `ld` floats apart, zero-padded by ph on top and
+// pw on the left; reads beyond the bottom and right edges are zeros). Tile (ty, tx) reads padded
 // rows 2ty..2ty+3 and columns 2tx..2tx+3; position 4k + l goes to
 // out[(4k + l) * stream + (ty - ty0) * tw + tx]. Columns are split into even
 // and odd ones first so that every loop below is unit-stride.
-SEEDVR_VECTOR_CLONES void InputTransform(const float* plane, int64_t h, int64_t w, int64_t ph, int64_t pw, int64_t ty0,
-                                         int64_t ty1, int64_t tw, float* out, int64_t stream, float* scratch) {
+SEEDVR_VECTOR_CLONES void InputTransform(const float* plane, int64_t h, int64_t w, int64_t ld, int64_t ph, int64_t pw,
+                                         int64_t ty0, int64_t ty1, int64_t tw, float* out, int64_t stream,
+                                         float* scratch) {
   const int64_t n = tw + 1;  // even (odd) columns 0, 2, ... 2tw of the padded row
   float* ev[4];
   float* od[4];
@@ -49,7 +51,7 @@ SEEDVR_VECTOR_CLONES void InputTransform(const float* plane, int64_t h, int64_t 
       }
       // Padded column 2m (2m + 1) is input column 2m - pw (2m + 1 - pw);
       // both are inside the row for m in [lo, hi).
-      const float* row = plane + r * w;
+      const float* row = plane + r * ld;
       const int64_t lo = std::min((pw + 1) / 2, n), hi = std::max(lo, std::min((w + pw) / 2, n));
       auto at = [&](int64_t col) { return col >= 0 && col < w ? row[col] : 0.0f; };
       for (int64_t m = 0; m < lo; ++m) {
@@ -134,13 +136,29 @@ SEEDVR_VECTOR_CLONES void OutputTransform(const float* in, int64_t stream, int64
 
 }  // namespace
 
-bool WinogradApplies(const at::Tensor& x, const at::Tensor& weight, std::array<int64_t, 3> stride,
-                     std::array<int64_t, 2> padding) {
-  const bool grad = at::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad());
-  return !grad && x.device().is_cpu() && x.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat &&
-         x.dim() == 5 && weight.dim() == 5 && weight.size(3) == 3 && weight.size(4) == 3 && stride[0] == 1 &&
-         stride[1] == 1 && stride[2] == 1 && padding[0] >= 0 && padding[0] <= 2 && padding[1] >= 0 && padding[1] <= 2 &&
-         x.size(2) >= weight.size(2) && x.size(3) + 2 * padding[0] >= 3 && x.size(4) + 2 * padding[1] >= 3;
+bool WinogradApplies(const std::vector<at::Tensor>& parts, const at::Tensor& weight, std::array<int64_t, 3> stride,
+                     std::array<int64_t, 4> padding) {
+  if (parts.empty() || weight.dim() != 5 || weight.scalar_type() != at::kFloat || weight.size(3) != 3 ||
+      weight.size(4) != 3 || stride != std::array<int64_t, 3>{1, 1, 1}) {
+    return false;
+  }
+  const bool grad_mode = at::GradMode::is_enabled();
+  if (grad_mode && weight.requires_grad()) return false;
+  for (int64_t p : padding) {
+    if (p < 0 || p > 2) return false;
+  }
+  const at::Tensor& first = parts[0];
+  int64_t frames = 0;
+  for (const at::Tensor& x : parts) {
+    if (x.dim() != 5 || !x.device().is_cpu() || x.scalar_type() != at::kFloat || (grad_mode && x.requires_grad()) ||
+        x.size(0) != first.size(0) || x.size(1) != first.size(1) || x.size(3) != first.size(3) ||
+        x.size(4) != first.size(4)) {
+      return false;
+    }
+    frames += x.size(2);
+  }
+  return frames >= weight.size(2) && first.size(1) == weight.size(1) && first.size(3) + padding[0] + padding[1] >= 3 &&
+         first.size(4) + padding[2] + padding[3] >= 3;
 }
 
 bool WinogradPays(const at::Tensor& weight) { return std::min(weight.size(0), weight.size(1)) >= kMinChannels; }
@@ -185,17 +203,34 @@ at::Tensor WinogradWeight(const at::Tensor& weight) {
   return u.permute({3, 0, 2, 1}).reshape({kPoints, o, kt * c});
 }
 
-at::Tensor WinogradConv3d(const at::Tensor& input, const at::Tensor& u, const at::Tensor& bias,
-                          std::array<int64_t, 2> padding) {
+at::Tensor WinogradConv3d(const std::vector<at::Tensor>& parts, const at::Tensor& u, const at::Tensor& bias,
+                          std::array<int64_t, 4> padding) {
   at::NoGradGuard no_grad;
-  const at::Tensor x = input.contiguous();
-  const int64_t batch = x.size(0), c = x.size(1), t = x.size(2), h = x.size(3), w = x.size(4);
+  // Frame f of the joined clip: its part and the frame within it. Parts are
+  // read in place where each row is contiguous.
+  std::vector<at::Tensor> in;
+  std::vector<int64_t> part_of_frame, frame_in_part;
+  for (const at::Tensor& part : parts) {
+    in.push_back(part.stride(4) == 1 ? part : part.contiguous());
+    for (int64_t f = 0; f < part.size(2); ++f) {
+      part_of_frame.push_back(static_cast<int64_t>(in.size()) - 1);
+      frame_in_part.push_back(f);
+    }
+  }
+  const at::Tensor& x = in[0];
+  const int64_t batch = x.size(0), c = x.size(1), t = static_cast<int64_t>(part_of_frame.size()), h = x.size(3),
+                w = x.size(4);
   const int64_t o = u.size(1), kt = u.size(2) / c;
   TORCH_CHECK(u.dim() == 3 && u.size(0) == kPoints && kt * c == u.size(2) && kt >= 1 && kt <= t,
-              "WinogradConv3d: Winograd weight ", u.sizes(), " does not fit input ", x.sizes());
-  const int64_t ph = padding[0], pw = padding[1];
-  const int64_t oh = h + 2 * ph - 2, ow = w + 2 * pw - 2, ot = t - kt + 1;
+              "WinogradConv3d: Winograd weight ", u.sizes(), " does not fit input ", x.sizes(), " of ", t, " frames");
+  const int64_t ph = padding[0], pw = padding[2];
+  const int64_t oh = h + padding[0] + padding[1] - 2, ow = w + padding[2] + padding[3] - 2, ot = t - kt + 1;
   const int64_t th = (oh + 1) / 2, tw = (ow + 1) / 2;
+  // The (batch b, channel ch, frame f) plane and its row stride.
+  const auto plane = [&](int64_t b, int64_t ch, int64_t f) {
+    const at::Tensor& p = in[part_of_frame[f]];
+    return p.data_ptr<float>() + b * p.stride(0) + ch * p.stride(1) + frame_in_part[f] * p.stride(2);
+  };
   at::Tensor y = at::empty({batch, o, ot, oh, ow}, x.options());
   if (y.numel() == 0) return y;
 
@@ -234,12 +269,12 @@ at::Tensor WinogradConv3d(const at::Tensor& input, const at::Tensor& u, const at
         at::Tensor v = workspace.narrow(0, 0, kPoints * nif * c * pb).view({kPoints, nif, c, pb});
         at::Tensor m = workspace.narrow(0, v.numel(), nf * kPoints * o * pb).view({nf, kPoints, o, pb});
         float* v_data = v.data_ptr<float>();
-        const float* x_data = x.data_ptr<float>() + b * c * t * h * w;
         at::parallel_for(0, c * nif, 1, [&](int64_t begin, int64_t end) {
           std::vector<float> scratch(10 * (tw + 1));
           for (int64_t i = begin; i < end; ++i) {
             const int64_t ch = i / nif, f = i % nif;
-            InputTransform(x_data + (ch * t + f0 + f) * h * w, h, w, ph, pw, ty0, ty1, tw, v_data + (f * c + ch) * pb,
+            const int64_t ld = in[part_of_frame[f0 + f]].stride(3);
+            InputTransform(plane(b, ch, f0 + f), h, w, ld, ph, pw, ty0, ty1, tw, v_data + (f * c + ch) * pb,
                            nif * c * pb, scratch.data());
           }
         });

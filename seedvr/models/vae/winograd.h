@@ -22,14 +22,17 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 namespace seedvr::vae {
 
-// Whether WinogradConv3d computes at::conv3d(x, weight, bias, stride,
-// (0, padding)): fp32 tensors on the CPU, weight (O, C, kt, 3, 3), stride
-// (1, 1, 1), spatial padding 0..2, and no autograd through x or weight.
-bool WinogradApplies(const at::Tensor& x, const at::Tensor& weight, std::array<int64_t, 3> stride,
-                     std::array<int64_t, 2> padding);
+// Whether WinogradConv3d computes at::conv3d of the frames of `parts` joined
+// in time, zero-padded by `padding` (top, bottom, left, right), with weight,
+// stride: fp32 tensors on the CPU, weight (O, C, kt, 3, 3), stride
+// (1, 1, 1), padding 0..2 on each side, at least kt frames, and no autograd
+// through the parts or the weight.
+bool WinogradApplies(const std::vector<at::Tensor>& parts, const at::Tensor& weight, std::array<int64_t, 3> stride,
+                     std::array<int64_t, 4> padding);
 
 // Whether it is also faster than oneDNN's direct convolution on this
 // machine kind (2 Zen 4 cores): at 128 channels in and out or more, 1.2x at
@@ -54,12 +57,14 @@ class WinogradWeightCache {
   at::Tensor u_;
 };
 
-// x (B, C, T, H, W) convolved with weight (O, C, kt, 3, 3), stride 1, zero
-// spatial padding (pad_h, pad_w), plus bias (O) if defined:
-// (B, O, T - kt + 1, H + 2 pad_h - 2, W + 2 pad_w - 2). `u` is
-// WinogradWeight(weight), passed by callers that keep it between calls.
-// Requires WinogradApplies.
-at::Tensor WinogradConv3d(const at::Tensor& x, const at::Tensor& u, const at::Tensor& bias,
-                          std::array<int64_t, 2> padding);
+// The frames of `parts` (each (B, C, Ti, H, W), such as a causal conv's
+// head frames and its input; views are read in place if each row of W
+// values is contiguous) joined in time, zero-padded by `padding` (top,
+// bottom, left, right), convolved with the weight whose WinogradWeight is
+// `u`, stride 1, plus bias (O) if defined: (B, O, T - kt + 1,
+// H + top + bottom - 2, W + left + right - 2) for T = sum of Ti. Requires
+// WinogradApplies.
+at::Tensor WinogradConv3d(const std::vector<at::Tensor>& parts, const at::Tensor& u, const at::Tensor& bias,
+                          std::array<int64_t, 4> padding);
 
 }  // namespace seedvr::vae
