@@ -2,6 +2,7 @@
 //
 //   bazel run //benchmarks/vae:vae_figures              # every case, one process each
 //   bazel run //benchmarks/vae:vae_figures -- --case=peak_bounded
+//   bazel run //benchmarks/vae:vae_figures -- --case=throughput_full --conv_kernel=onednn
 //
 // Cases (random weights; 17-frame clips, fp32, CPU):
 //   throughput_tiny  encode/decode frames per second at 256x256, fixture width
@@ -29,12 +30,16 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "seedvr/models/vae/causal_conv.h"
 #include "seedvr/models/vae/vae_model.h"
 
 ABSL_FLAG(std::string, case, "", "one case to run in this process; empty: all, each in a child process");
 ABSL_FLAG(int32_t, repeats, 3, "throughput_tiny: runs per measurement (best is reported)");
 ABSL_FLAG(double, memory_limit_gb, 0.5, "peak_bounded: the activation memory bound");
 ABSL_FLAG(int64_t, size, 512, "peak_*: frame edge in pixels");
+ABSL_FLAG(std::string, conv_kernel, "auto",
+          "the VAE's convolution kernels: auto (Winograd where it pays, else oneDNN), winograd, onednn, or "
+          "libtorch (LibTorch's own choice)");
 
 namespace {
 
@@ -79,9 +84,11 @@ int Throughput(const VAEConfig& c, const char* name, int repeats) {
     if (!d.ok()) return std::fprintf(stderr, "%s\n", d.status().ToString().c_str()), 1;
     dec = std::min(dec, Secs(t0));
   }
-  std::printf("%-16s 17x256x256 fp32, %d threads: encode %.2f s = %.2f frames/s; decode %.2f s = "
-              "%.2f frames/s (best of %d); VmHWM %.2f GB\n",
-              name, at::get_num_threads(), enc, 17 / enc, dec, 17 / dec, repeats, VmHWMGb());
+  std::printf(
+      "%-16s 17x256x256 fp32, %d threads, %s kernels: encode %.2f s = %.2f frames/s; decode %.2f s = "
+      "%.2f frames/s (best of %d); VmHWM %.2f GB\n",
+      name, at::get_num_threads(), absl::GetFlag(FLAGS_conv_kernel).c_str(), enc, 17 / enc, dec, 17 / dec, repeats,
+      VmHWMGb());
   return 0;
 }
 
@@ -114,6 +121,19 @@ int Peak(bool bounded) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("VAE throughput and peak-memory figures; see the file comment.");
   absl::ParseCommandLine(argc, argv);
+  const std::string kernel = absl::GetFlag(FLAGS_conv_kernel);
+  using seedvr::vae::ConvKernel;
+  if (kernel == "auto") {
+    seedvr::vae::SetConvKernel(ConvKernel::kAuto);
+  } else if (kernel == "winograd") {
+    seedvr::vae::SetConvKernel(ConvKernel::kWinograd);
+  } else if (kernel == "onednn") {
+    seedvr::vae::SetConvKernel(ConvKernel::kOneDnn);
+  } else if (kernel == "libtorch") {
+    seedvr::vae::SetConvKernel(ConvKernel::kLibTorchDefault);
+  } else {
+    return std::fprintf(stderr, "unknown --conv_kernel=%s (auto, winograd, onednn or libtorch)\n", kernel.c_str()), 2;
+  }
   const std::string which = absl::GetFlag(FLAGS_case);
   if (which == "throughput_tiny") return Throughput(Tiny(), "throughput_tiny", absl::GetFlag(FLAGS_repeats));
   if (which == "throughput_full") return Throughput(VAEConfig{}, "throughput_full", 1);
@@ -122,10 +142,9 @@ int main(int argc, char** argv) {
   if (!which.empty()) return std::fprintf(stderr, "unknown --case=%s\n", which.c_str()), 2;
   int rc = 0;
   for (const char* c : {"throughput_tiny", "throughput_full", "peak_bounded", "peak_plain"}) {
-    const std::string cmd = absl::StrCat(
-        "/proc/self/exe --case=", c, " --repeats=", absl::GetFlag(FLAGS_repeats),
-        " --memory_limit_gb=", absl::GetFlag(FLAGS_memory_limit_gb), " --size=",
-        absl::GetFlag(FLAGS_size));
+    const std::string cmd = absl::StrCat("/proc/self/exe --case=", c, " --repeats=", absl::GetFlag(FLAGS_repeats),
+                                         " --memory_limit_gb=", absl::GetFlag(FLAGS_memory_limit_gb),
+                                         " --size=", absl::GetFlag(FLAGS_size), " --conv_kernel=", kernel);
     std::fflush(stdout);
     rc |= std::system(cmd.c_str());
   }

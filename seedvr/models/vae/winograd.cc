@@ -16,6 +16,8 @@ constexpr int64_t kPoints = 16;  // 4x4 tile positions
 // Floats of transformed input plus products held at once: big enough for
 // wide GEMMs, small enough to stay near the last-level cache.
 constexpr int64_t kChunkFloats = int64_t{32} << 20;
+// Tiles per GEMM (its N) below which chunks shrink in frames instead.
+constexpr int64_t kMinColumns = 1024;
 // See WinogradPays.
 constexpr int64_t kMinChannels = 128;
 
@@ -236,15 +238,18 @@ at::Tensor WinogradConv3d(const std::vector<at::Tensor>& parts, const at::Tensor
 
   // Work in chunks of `frames` output frames x `rows` tile rows, sized so the
   // transformed input (C x (frames + kt - 1) planes) and the products
-  // (O x frames planes) stay within kChunkFloats. Fewer tile rows first:
-  // fewer frames would transform the kt - 1 frames shared with the previous
-  // chunk again.
+  // (O x frames planes) stay within kChunkFloats: fewer tile rows first,
+  // down to GEMMs kMinColumns wide (narrower ones run slower), then fewer
+  // frames (each chunk transforms again the kt - 1 frames it shares with the
+  // previous one), then fewer rows again.
   const auto floats = [&](int64_t frames, int64_t rows) {
     return kPoints * rows * tw * (c * (frames + kt - 1) + o * frames);
   };
+  const int64_t min_rows = std::min(th, (kMinColumns + tw - 1) / tw);
   int64_t rows = th, frames = ot;
-  while (rows > 1 && floats(frames, rows) > kChunkFloats) rows = (rows + 1) / 2;
+  while (rows > min_rows && floats(frames, rows) > kChunkFloats) rows = std::max(min_rows, (rows + 1) / 2);
   while (frames > 1 && floats(frames, rows) > kChunkFloats) frames = (frames + 1) / 2;
+  while (rows > 1 && floats(frames, rows) > kChunkFloats) rows = (rows + 1) / 2;
 
   // One scratch buffer per thread, kept between calls: allocating it per
   // call would have the kernel clear and map its pages again at every layer.
