@@ -166,9 +166,10 @@ bool WinogradApplies(const std::vector<at::Tensor>& parts, const at::Tensor& wei
 bool WinogradPays(const at::Tensor& weight) { return std::min(weight.size(0), weight.size(1)) >= kMinChannels; }
 
 const at::Tensor& WinogradWeightCache::Get(const at::Tensor& weight) {
-  if (!u_.defined() || !weight_.is_same(weight) || weight._version() != version_) {
+  if (!u_.defined() || !weight_ || weight_->lock().get() != weight.unsafeGetTensorImpl() ||
+      weight._version() != version_) {
     u_ = WinogradWeight(weight);
-    weight_ = weight;
+    weight_.emplace(weight.getIntrusivePtr());
     version_ = weight._version();
   }
   return u_;

@@ -4,24 +4,28 @@
 //
 // Each 2x2 block of output pixels is computed from a 4x4 input tile with 16
 // multiplies per (input channel, output channel, temporal tap) instead of 36,
-// so the products run at 2.25x fewer FLOPs. The temporal taps of a
-// (kt, 3, 3) kernel are summed as kt matrix products over shifted frames of
-// the transformed input. The products are 16 batched GEMMs (LibTorch's BLAS);
+// so the products run at 2.25x fewer FLOPs. The kt temporal taps of a
+// (kt, 3, 3) kernel join the channels: each output frame is one product with
+// K = kt C over its kt transformed input frames. The products are 16 batched
+// GEMMs (LibTorch's BLAS);
 // the input and output transforms are adds and subtracts only (B and A of
 // F(2, 3) hold 0 and +-1, G holds 0, +-1/2 and 1), so results differ from a
 // direct convolution by fp32 rounding only (relative 1e-6 per layer).
 //
 // Memory: the transformed input and the products are held for one band of
 // tile rows and a few frames at a time, in one scratch buffer per thread of
-// at most 128 MiB that is kept between calls (so its pages are not cleared
-// and mapped again at every layer), whatever the clip's size. The modules
-// keep each weight's transform (WinogradWeightCache), 16/9 of its size.
+// 128 MiB at most (more only if a single tile row of one frame needs it),
+// kept between calls so its pages are not cleared and mapped again at every
+// layer, whatever the clip's size. The modules keep each weight's transform
+// (WinogradWeightCache), 16/9 of its size.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+#include <c10/util/intrusive_ptr.h>
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace seedvr::vae {
@@ -46,13 +50,14 @@ at::Tensor WinogradWeight(const at::Tensor& weight);
 
 // WinogradWeight(weight), computed again only when the weight changes: a
 // different tensor, or an in-place update (optimizer step, checkpoint load).
+// It refers to the weight weakly, so a replaced weight's storage is freed.
 // Not thread-safe: one per module.
 class WinogradWeightCache {
  public:
   const at::Tensor& Get(const at::Tensor& weight);
 
  private:
-  at::Tensor weight_;
+  std::optional<c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>> weight_;
   uint32_t version_ = 0;
   at::Tensor u_;
 };

@@ -4,7 +4,7 @@
 // batches, frames joined from a causal head and a cropped view read in
 // place, and clips large enough to run in several chunks of frames and of
 // tile rows. It must be as close to the exact result as LibTorch's own fp32
-// convolution, give or take a few fp32 roundings.
+// convolution, give or take a few fp32 roundings. Also the weight cache.
 #include "seedvr/models/vae/winograd.h"
 
 #include <ATen/ATen.h>
@@ -84,6 +84,21 @@ TEST(Winograd, ChunksOfFramesAndTileRowsJoinExactly) {
   at::manual_seed(1);
   ExpectMatchesConv3d({at::randn({1, 128, 11, 64, 64})}, 128, 3, {1, 1, 1, 1}, true);  // several frame chunks
   ExpectMatchesConv3d({at::randn({1, 64, 3, 258, 258})}, 64, 3, {1, 1, 1, 1}, true);   // several tile-row bands
+}
+
+TEST(Winograd, WeightCacheFollowsTheWeightWithoutHoldingIt) {
+  at::manual_seed(3);
+  at::Tensor w = at::randn({4, 3, 3, 3, 3});
+  WinogradWeightCache cache;
+  const auto refs = w.use_count();
+  const at::Tensor first = cache.Get(w);
+  EXPECT_TRUE(at::equal(first, WinogradWeight(w)));
+  EXPECT_EQ(w.use_count(), refs);            // a weak reference only
+  EXPECT_TRUE(cache.Get(w).is_same(first));  // unchanged weight: no recomputation
+  w.add_(1.0);                               // in place, as an optimizer step
+  EXPECT_TRUE(at::equal(cache.Get(w), WinogradWeight(w)));
+  const at::Tensor other = at::randn({4, 3, 3, 3, 3});  // another tensor, as after a move
+  EXPECT_TRUE(at::equal(cache.Get(other), WinogradWeight(other)));
 }
 
 TEST(Winograd, AppliesOnlyWhereItComputesTheSameConvolution) {
