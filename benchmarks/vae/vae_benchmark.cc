@@ -4,9 +4,9 @@
 // kernels (Winograd F(2x2, 3x3) for the 3x3 convolutions of 128 channels or
 // more, oneDNN for the rest), with oneDNN alone and with LibTorch's own
 // choice of kernel (vae::SetConvKernel), so one run gives the before/after
-// ratios. Built with
-// the binaries' malloc, TCMalloc (tools/build/defs.bzl); glibc's, for its
-// page faults: add --custom_malloc=@bazel_tools//tools/cpp:malloc.
+// ratios. Built with the binaries' malloc, TCMalloc (tools/build/defs.bzl);
+// glibc's, for its page faults: add
+// --custom_malloc=@bazel_tools//tools/cpp:malloc.
 //
 // Clips: 17 x 128 x 128 at the small width, 5 x 128 x 128 at full width
 // (latents 5 x 16 x 16 and 2 x 16 x 16); fp32, batch 1, no slicing, random
@@ -65,9 +65,8 @@ struct Setup {
   }
 };
 
-// range(0): 0 = small width, 1 = full width. range(1): the ConvKernel,
-// 0 = kAuto (the model's default: Winograd at 128 channels or more),
-// 2 = oneDNN, 3 = LibTorch's choice.
+// range(0): 0 = small width, 1 = full width. range(1): the ConvKernel
+// (Cases lists kAuto, the model's default, kOneDnn and kLibTorchDefault).
 template <bool kEncode>
 void BM_VAE(benchmark::State& state) {
   const double rate = benchmarks::GemmRate();
@@ -113,7 +112,10 @@ void BM_VAE(benchmark::State& state) {
 }
 
 void Cases(benchmark::internal::Benchmark* b) {
-  b->ArgsProduct({{0, 1}, {0, 2, 3}})->Unit(benchmark::kMillisecond)->UseRealTime();
+  const auto k = [](ConvKernel c) { return static_cast<int64_t>(c); };
+  b->ArgsProduct({{0, 1}, {k(ConvKernel::kAuto), k(ConvKernel::kOneDnn), k(ConvKernel::kLibTorchDefault)}})
+      ->Unit(benchmark::kMillisecond)
+      ->UseRealTime();
 }
 BENCHMARK(BM_VAE<true>)->Name("BM_Encode")->Apply(Cases);
 BENCHMARK(BM_VAE<false>)->Name("BM_Decode")->Apply(Cases);

@@ -22,13 +22,13 @@ ConvKernel GetConvKernel() { return conv_kernel.load(); }
 int64_t Conv3dFlops() { return conv_flops.load(); }
 
 at::Tensor Conv3d(const at::Tensor& head, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                  std::array<int64_t, 3> stride, std::array<int64_t, 4> padding, WinogradWeightCache* winograd) {
+                  std::array<int64_t, 3> stride, std::array<int64_t, 4> padding, WinogradWeightCache& winograd) {
   at::Tensor y;
   const ConvKernel kernel = GetConvKernel();
   const bool use_winograd = kernel == ConvKernel::kWinograd || (kernel == ConvKernel::kAuto && WinogradPays(weight));
   const std::vector<at::Tensor> parts = head.defined() ? std::vector<at::Tensor>{head, x} : std::vector<at::Tensor>{x};
   if (use_winograd && WinogradApplies(parts, weight, stride, padding)) {
-    y = WinogradConv3d(parts, winograd ? winograd->Get(weight) : WinogradWeight(weight), bias, padding);
+    y = WinogradConv3d(parts, winograd.Get(weight), bias, padding);
   } else {
     at::Tensor in = head.defined() ? at::cat({head, x}, 2) : x;
     std::array<int64_t, 3> pad{0, padding[0], padding[2]};
@@ -115,7 +115,7 @@ at::Tensor CausalConv3dImpl::forward(const at::Tensor& x) {
 at::Tensor CausalConv3dImpl::Convolve(const at::Tensor& head, const at::Tensor& x, std::array<int64_t, 2> tiles) const {
   const auto& p = opt_.padding;
   const std::array<int64_t, 3> stride = opt_.stride_;
-  if (tiles[0] * tiles[1] == 1) return Conv3d(head, x, weight_, bias_, stride, p, &winograd_);
+  if (tiles[0] * tiles[1] == 1) return Conv3d(head, x, weight_, bias_, stride, p, winograd_);
 
   const auto& k = opt_.kernel;
   const int64_t h = x.size(3), w = x.size(4);
@@ -142,7 +142,7 @@ at::Tensor CausalConv3dImpl::Convolve(const at::Tensor& head, const at::Tensor& 
         return t.defined() ? t.narrow(3, r.in_begin, r.in_len).narrow(4, c.in_begin, c.in_len) : t;
       };
       at::Tensor y = Conv3d(crop(head), crop(x), weight_, bias_, stride,
-                            {r.pad_before, r.pad_after, c.pad_before, c.pad_after}, &winograd_);
+                            {r.pad_before, r.pad_after, c.pad_before, c.pad_after}, winograd_);
       out.narrow(3, r.out_begin, r.out_len).narrow(4, c.out_begin, c.out_len).copy_(y);
     }
   }

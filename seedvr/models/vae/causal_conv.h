@@ -77,10 +77,9 @@ int64_t Conv3dFlops();
 // joined frames zero-padded by `padding` (top, bottom, left, right), on the
 // kernel GetConvKernel() selects. Winograd reads head and x in place;
 // the other kernels join and pad them in a copy first. `winograd` keeps the
-// weight's Winograd transform between calls.
+// weight's Winograd transform between calls (one per weight).
 at::Tensor Conv3d(const at::Tensor& head, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
-                  std::array<int64_t, 3> stride, std::array<int64_t, 4> padding,
-                  WinogradWeightCache* winograd = nullptr);
+                  std::array<int64_t, 3> stride, std::array<int64_t, 4> padding, WinogradWeightCache& winograd);
 
 struct CausalConv3dOptions {
   // "Same" spatial padding by default, as the official layers use.

@@ -27,10 +27,10 @@ constexpr int64_t kMinChannels = 128;
 
 // Input transform B^T d B of the tiles in rows [ty0, ty1) of one (channel,
 // frame) plane (h x w, rows `ld` floats apart, zero-padded by ph on top and
-// pw on the left; reads beyond the bottom and right edges are zeros). Tile (ty, tx) reads padded
-// rows 2ty..2ty+3 and columns 2tx..2tx+3; position 4k + l goes to
-// out[(4k + l) * stream + (ty - ty0) * tw + tx]. Columns are split into even
-// and odd ones first so that every loop below is unit-stride.
+// pw on the left; reads beyond the bottom and right edges are zeros). Tile
+// (ty, tx) reads padded rows 2ty..2ty+3 and columns 2tx..2tx+3; position
+// 4k + l goes to out[(4k + l) * stream + (ty - ty0) * tw + tx]. Columns are
+// split into even and odd ones first so that every loop below is unit-stride.
 SEEDVR_VECTOR_CLONES void InputTransform(const float* plane, int64_t h, int64_t w, int64_t ld, int64_t ph, int64_t pw,
                                          int64_t ty0, int64_t ty1, int64_t tw, float* out, int64_t stream,
                                          float* scratch) {
@@ -70,7 +70,7 @@ SEEDVR_VECTOR_CLONES void InputTransform(const float* plane, int64_t h, int64_t 
         od[i][m] = at(2 * m + 1 - pw);
       }
     }
-    const int64_t at = (ty - ty0) * tw;
+    const int64_t first_tile = (ty - ty0) * tw;
     for (int k = 0; k < 4; ++k) {
       // Row k of B^T: d0 - d2, d1 + d2, d2 - d1, d1 - d3.
       static constexpr int kFirst[4] = {0, 1, 1, 1}, kSecond[4] = {2, 2, 2, 3};
@@ -85,7 +85,7 @@ SEEDVR_VECTOR_CLONES void InputTransform(const float* plane, int64_t h, int64_t 
         so[m] = sa * oa[m] + sb * ob[m];
       }
       // Columns of the tile: e0 = se[tx], e1 = so[tx], e2 = se[tx+1], e3 = so[tx+1].
-      float* o0 = out + (4 * k) * stream + at;
+      float* o0 = out + (4 * k) * stream + first_tile;
       float* o1 = o0 + stream;
       float* o2 = o1 + stream;
       float* o3 = o2 + stream;
